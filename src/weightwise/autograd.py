@@ -1,0 +1,522 @@
+"""Reverse-mode automatic differentiation: the `Function` base, the backward engine, grad modes.
+
+The graph is dynamic: every differentiable op creates one `Function` node holding its inputs and
+whatever it saved. `backward` walks the nodes iteratively in topological order (no recursion, so
+a chain of 100,000 ops is fine) and sums the gradients of every use of a leaf into `.grad`, which
+is what makes tied parameters correct. Backward math runs on NumPy arrays, never on Tensors.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+# ---------------------------------------------------------------------------------------------
+# Grad modes
+
+_state = {"grad": True, "anomaly": False}
+
+
+def is_grad_enabled() -> bool:
+    return _state["grad"]
+
+
+class _GradMode:
+    """Base of the grad-mode context managers; each also works as a decorator."""
+
+    _mode: bool = True
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._prev.append(_state["grad"])
+        _state["grad"] = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state["grad"] = self._prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator that turns off graph recording."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator that turns graph recording back on."""
+
+    _mode = True
+
+
+class inference_mode(_GradMode):
+    """Like `no_grad` (weightwise has no separate inference tensors)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self._mode = not mode
+
+    def __call__(self, fn: Callable) -> Callable:  # type: ignore[override]
+        mode = not self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode on or off; works as a function, a context manager and a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self._mode = bool(mode)
+        self._prev.append(_state["grad"])
+        _state["grad"] = self._mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn: Callable) -> Callable:  # type: ignore[override]
+        _state["grad"] = self._prev.pop()
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class detect_anomaly:
+    """Raise as soon as an op produces NaN or Inf, forward or backward, naming the op."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+        self._prev = False
+
+    def __enter__(self) -> None:
+        self._prev = _state["anomaly"]
+        _state["anomaly"] = self.check_nan
+
+    def __exit__(self, *exc: object) -> None:
+        _state["anomaly"] = self._prev
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    _state["anomaly"] = bool(mode)
+
+
+def is_anomaly_enabled() -> bool:
+    return _state["anomaly"]
+
+
+def _check_finite(name: str, arr: np.ndarray, where: str, index: int = 0) -> None:
+    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+        what = "nan" if np.isnan(arr).any() else "inf"
+        raise RuntimeError(f"Function '{name}' returned {what} values in its {index}th output ({where}).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Function: one node of the graph
+
+
+class Function:
+    """One differentiable op: `forward` on arrays, `backward` on arrays, side by side.
+
+    Subclasses set `saved_inputs` (indices of inputs whose arrays backward reads) and
+    `saves_output`, so the engine can raise PyTorch's error when one of them was modified in
+    place after the forward. `backward(grad)` returns one gradient (or None) per tensor input.
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "_versions", "_out_version", "_out", "_retain", "_hooks", "_freed", "__dict__")
+    saved_inputs: tuple[int, ...] = ()
+    saves_output = False
+    is_view = False  # the output shares memory (and so the version counter) with input 0
+
+    def __init__(self) -> None:
+        self._freed = False
+        self._retain = None
+        self._hooks: list[Callable] | None = None
+
+    def forward(self, *args: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        out = []
+        for t in self.inputs:
+            if t.grad_fn is not None:
+                out.append((t.grad_fn, 0))
+            elif t.requires_grad:
+                out.append((AccumulateGrad(t), 0))
+            else:
+                out.append((None, 0))
+        return tuple(out)
+
+    def register_hook(self, fn: Callable) -> None:
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
+        """Run the forward on the inputs' arrays and record a node when a gradient is needed."""
+        from .tensor import Tensor
+
+        fn = cls()
+        out = fn.forward(*[t._a for t in inputs], **kwargs)
+        if _state["anomaly"]:
+            _check_finite(cls.__name__, out, "forward")
+        if _state["grad"] and any(t.requires_grad for t in inputs):
+            result = Tensor._make(out, True)
+            fn.inputs = inputs
+            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            fn._versions = tuple(inputs[i]._vc[0] for i in cls.saved_inputs)
+            if cls.saves_output:
+                fn._out = result._vc
+                fn._out_version = result._vc[0]
+            result.grad_fn = fn
+        else:
+            result = Tensor._make(out, False)
+        if cls.is_view:
+            base = inputs[0]
+            result._vc = base._vc
+            result._base = base._base if base._base is not None else base
+        return result
+
+
+class AccumulateGrad:
+    """Stand-in node for a leaf, as in PyTorch's `next_functions`."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @staticmethod
+    def name() -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+
+
+def _version_error(fn: Function, t: Tensor, expected: int, output: bool) -> RuntimeError:
+    kind = f"output 0 of {fn.name()}" if output else f"an input of {fn.name()}"
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.type()} {list(t.shape)}], which is {kind}, is at version {t._vc[0]}; "
+        f"expected version {expected} instead. Hint: the backtrace further above can point to "
+        "the operation that failed to compute its gradient; avoid modifying in place a tensor "
+        "that an operation saved for backward."
+    )
+
+
+def _check_versions(fn: Function) -> None:
+    for i, v in zip(fn.saved_inputs, fn._versions):
+        t = fn.inputs[i]
+        if t._vc[0] != v:
+            raise _version_error(fn, t, v, output=False)
+    if fn.saves_output and fn._out[0] != fn._out_version:
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: output 0 of {fn.name()} is at version {fn._out[0]}; expected version "
+            f"{fn._out_version} instead."
+        )
+
+
+def _collect(roots: Sequence[Function]) -> dict[Function, int]:
+    """Count, for every node reachable from the roots, how many edges lead into it."""
+    deps: dict[Function, int] = {}
+    stack = list(roots)
+    seen = set(map(id, roots))
+    while stack:
+        fn = stack.pop()
+        for t in fn.inputs:
+            g = t.grad_fn
+            if g is not None:
+                deps[g] = deps.get(g, 0) + 1
+                if id(g) not in seen:
+                    seen.add(id(g))
+                    stack.append(g)
+    return deps
+
+
+def run_backward(
+    roots: Sequence[tuple[Function, np.ndarray]],
+    retain_graph: bool,
+    capture: dict[int, Tensor] | None = None,
+) -> dict[int, np.ndarray] | None:
+    """Propagate `roots` (node, gradient of its output) to the leaves.
+
+    Without `capture`, gradients of leaves are summed into their `.grad`. With `capture`
+    (id → tensor), only those tensors' gradients are collected and returned (autograd.grad).
+    """
+    from .tensor import Tensor
+
+    deps = _collect([fn for fn, _ in roots])
+    grads: dict[Function, np.ndarray] = {}
+    # Arrays handed out by the engine; a backward that passes one through must not alias it.
+    owned: dict[int, np.ndarray] = {}
+    ready: list[Function] = []
+    for fn, g in roots:
+        if fn in grads:
+            grads[fn] = grads[fn] + g
+        else:
+            grads[fn] = g
+            owned[id(g)] = g
+        if deps.get(fn, 0) == 0 and fn not in ready:
+            ready.append(fn)
+    captured: dict[int, np.ndarray] = {}
+    anomaly = _state["anomaly"]
+    while ready:
+        fn = ready.pop()
+        g = grads.pop(fn)
+        if fn._hooks:
+            for hook in fn._hooks:
+                r = hook(Tensor._make(g))
+                if r is not None:
+                    g = r._a
+        if fn._retain is not None:
+            t = fn._retain()
+            if t is not None:
+                _accumulate(t, g, owned)
+        if capture is not None and fn._retain is not None:
+            t = fn._retain()
+            if t is not None and id(t) in capture:
+                captured[id(t)] = g
+        if fn._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or if "
+                "you need to access saved tensors after calling backward."
+            )
+        _check_versions(fn)
+        in_grads = fn.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        if not retain_graph:
+            fn._freed = True
+        for k, (t, gi) in enumerate(zip(fn.inputs, in_grads)):
+            if gi is None or not t.requires_grad:
+                if t.grad_fn is not None and t.requires_grad:
+                    _release(t.grad_fn, deps, ready)
+                continue
+            if gi.shape != t._a.shape:
+                raise RuntimeError(
+                    f"Function {fn.name()} returned an invalid gradient at index {k} - got "
+                    f"{list(gi.shape)} but expected shape compatible with {list(t._a.shape)}"
+                )
+            if gi.dtype != t._a.dtype:
+                gi = gi.astype(t._a.dtype)
+            if anomaly:
+                _check_finite(fn.name(), gi, "backward", k)
+            nxt = t.grad_fn
+            if nxt is None:
+                if capture is not None:
+                    if id(t) in capture:
+                        prev = captured.get(id(t))
+                        captured[id(t)] = gi if prev is None else prev + gi
+                else:
+                    _accumulate(t, gi, owned)
+                continue
+            if nxt in grads:
+                grads[nxt] = grads[nxt] + gi
+            else:
+                grads[nxt] = gi
+                owned.setdefault(id(gi), gi)
+            _release(nxt, deps, ready)
+    return captured if capture is not None else None
+
+
+def _release(fn: Function, deps: dict[Function, int], ready: list[Function]) -> None:
+    deps[fn] -= 1
+    if deps[fn] == 0:
+        ready.append(fn)
+
+
+def _accumulate(t: Tensor, g: np.ndarray, owned: dict[int, np.ndarray]) -> None:
+    """Sum `g` into `t.grad`, copying when the engine already handed `g` out elsewhere."""
+    from .tensor import Tensor
+
+    hooks = t._hooks
+    if hooks:
+        for hook in hooks:
+            r = hook(Tensor._make(g))
+            if r is not None:
+                g = r._a
+    if t.grad is None:
+        base = g.base if g.base is not None else g
+        if id(g) in owned or id(base) in owned or not g.flags.writeable or g.base is not None:
+            g = g.copy()
+        owned[id(g)] = g
+        t.grad = Tensor._make(g)
+    else:
+        ga = t.grad._a
+        if ga.shape == g.shape:
+            np.add(ga, g, out=ga, casting="unsafe")
+        else:
+            t.grad = Tensor._make(ga + g)
+
+
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Iterable[Tensor] | None = None,
+) -> None:
+    """Compute the sum of gradients of `tensors` with respect to graph leaves (into `.grad`)."""
+    from .tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError("backward(): create_graph=True (higher-order gradients) is not supported by weightwise")
+    ts = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    gs = _grads_for(ts, grad_tensors, "backward")
+    roots = []
+    for t, g in zip(ts, gs):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if t.grad_fn is None:
+            _accumulate(t, g.copy(), {})
+            continue
+        roots.append((t.grad_fn, g))
+    if inputs is not None:
+        wanted = list(inputs)
+        res = run_backward(roots, bool(retain_graph), capture={id(t): t for t in wanted})
+        assert res is not None
+        for t in wanted:
+            if id(t) in res:
+                _accumulate(t, res[id(t)], {})
+        return
+    if roots:
+        run_backward(roots, bool(retain_graph))
+
+
+def _grads_for(ts: list[Tensor], grad_tensors: Any, api: str) -> list[np.ndarray]:
+    from .tensor import Tensor
+
+    if grad_tensors is None:
+        gl: list[Any] = [None] * len(ts)
+    elif isinstance(grad_tensors, Tensor):
+        gl = [grad_tensors]
+    else:
+        gl = list(grad_tensors)
+    if len(gl) != len(ts):
+        raise RuntimeError(f"{api}(): got {len(gl)} gradients for {len(ts)} tensors")
+    out = []
+    for t, g in zip(ts, gl):
+        if g is None:
+            if t._a.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if t._a.dtype.kind != "f":
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
+            out.append(np.ones_like(t._a))
+        else:
+            ga = g._a if isinstance(g, Tensor) else np.asarray(g, dtype=t._a.dtype)
+            if ga.shape != t._a.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of torch.Size({list(ga.shape)}) and "
+                    f"output[0] has a shape of torch.Size({list(t._a.shape)})."
+                )
+            out.append(ga)
+    return out
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Return the gradients of `outputs` with respect to `inputs` without touching `.grad`."""
+    from .tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError("grad(): create_graph=True (higher-order gradients) is not supported by weightwise")
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for t in ins:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    gs = _grads_for(outs, grad_outputs, "grad")
+    roots = []
+    direct: dict[int, np.ndarray] = {}
+    for t, g in zip(outs, gs):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if t.grad_fn is None:
+            direct[id(t)] = direct[id(t)] + g if id(t) in direct else g
+        else:
+            roots.append((t.grad_fn, g))
+    capture = {id(t): t for t in ins}
+    # Non-leaf inputs are captured at their grad_fn through the retain slot.
+    import weakref
+
+    patched = []
+    for t in ins:
+        if t.grad_fn is not None and t.grad_fn._retain is None:
+            t.grad_fn._retain = weakref.ref(t)
+            patched.append(t.grad_fn)
+    try:
+        saved_grads = {id(t): t.grad for t in ins if t.grad_fn is not None}
+        res = run_backward(roots, bool(retain_graph), capture=capture) if roots else {}
+        assert res is not None
+        for t in ins:
+            if t.grad_fn is not None:
+                t.grad = saved_grads[id(t)]
+    finally:
+        for fn in patched:
+            fn._retain = None
+    result: list[Tensor | None] = []
+    for t in ins:
+        g = res.get(id(t))
+        if id(t) in direct:
+            g = direct[id(t)] if g is None else g + direct[id(t)]
+        if g is None:
+            if materialize_grads:
+                result.append(Tensor._make(np.zeros_like(t._a)))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+            result.append(None)
+        else:
+            result.append(Tensor._make(np.array(g, copy=True)))
+    return tuple(result)

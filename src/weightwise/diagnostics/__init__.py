@@ -1,0 +1,1 @@
+"""`weightwise.diagnostics`: summaries, statistics, the training monitor and plots (return data)."""

@@ -1,0 +1,3 @@
+"""`weightwise.nn`: modules, parameters, layers, losses and initialisers (PyTorch's names)."""
+
+from . import functional  # noqa: F401

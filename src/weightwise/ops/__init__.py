@@ -1,0 +1,1 @@
+"""Differentiable ops by family: elementwise, activation, reduce, movement, linalg."""

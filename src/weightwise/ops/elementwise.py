@@ -1,0 +1,535 @@
+"""Elementwise ops: arithmetic, unary math and comparisons. Forward and backward side by side.
+
+Class names are PyTorch's `grad_fn` names, so `type(y.grad_fn).__name__` reads the same in both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor_operand, binary_operands, unbroadcast
+
+# ---------------------------------------------------------------------------------------------
+# Binary arithmetic
+
+
+class AddBackward0(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray, alpha: Any = 1) -> np.ndarray:
+        self.shapes, self.alpha = (a.shape, b.shape), alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    def backward(self, g: np.ndarray) -> tuple:
+        sa, sb = self.shapes
+        gb = g if self.alpha == 1 else g * self.alpha
+        return unbroadcast(g, sa), unbroadcast(gb, sb)
+
+
+class SubBackward0(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray, alpha: Any = 1) -> np.ndarray:
+        self.shapes, self.alpha = (a.shape, b.shape), alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    def backward(self, g: np.ndarray) -> tuple:
+        sa, sb = self.shapes
+        return unbroadcast(g, sa), unbroadcast(-g if self.alpha == 1 else -self.alpha * g, sb)
+
+
+class RsubBackward1(Function):
+    """`scalar - tensor`."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return b - a
+
+    def backward(self, g: np.ndarray) -> tuple:
+        return -g, None
+
+
+class MulBackward0(Function):
+    saved_inputs = (0, 1)
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g: np.ndarray) -> tuple:
+        a, b = self.a, self.b
+        ga = unbroadcast(g * b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(g * a, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class DivBackward0(Function):
+    saved_inputs = (0, 1)
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g: np.ndarray) -> tuple:
+        a, b = self.a, self.b
+        ga = unbroadcast(g / b, a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class PowBackward0(Function):
+    """`tensor ** number`."""
+
+    saved_inputs = (0,)
+
+    def forward(self, a: np.ndarray, exponent: float) -> np.ndarray:
+        self.a, self.e = a, exponent
+        return np.power(a, a.dtype.type(exponent))
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        e = self.e
+        if e == 0:
+            return np.zeros_like(g)
+        # NOTE: PyTorch uses e * a**(e-1), which is 0 at a=0 for e>1 (and inf/nan for e<1).
+        return g * (e * np.power(self.a, self.a.dtype.type(e - 1)))
+
+
+class PowBackward1(Function):
+    """`tensor ** tensor`."""
+
+    saved_inputs = (0, 1)
+    saves_output = True
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        self.out = np.power(a, b)
+        return self.out
+
+    def backward(self, g: np.ndarray) -> tuple:
+        a, b, out = self.a, self.b, self.out
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)), a.shape)
+        if self.needs_input_grad[1]:
+            # NOTE: PyTorch masks the log at a == 0 where b >= 0, so 0 ** b has gradient 0 in b.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lg = np.where((a == 0) & (b >= 0), 0, g * out * np.log(a))
+            gb = unbroadcast(lg.astype(g.dtype, copy=False), b.shape)
+        return ga, gb
+
+
+class PowBackward2(Function):
+    """`number ** tensor`."""
+
+    saves_output = True
+
+    def forward(self, b: np.ndarray, base: float) -> np.ndarray:
+        self.base = base
+        self.out = np.power(b.dtype.type(base), b)
+        return self.out
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        if self.base == 0:
+            return np.where(self.out == 0, 0, g * self.out * np.log(g.dtype.type(self.base)))
+        return g * self.out * np.log(g.dtype.type(self.base))
+
+
+class RemainderBackward0(Function):
+    saved_inputs = (0, 1)
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return np.remainder(a, b)
+
+    def backward(self, g: np.ndarray) -> tuple:
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(-g * np.floor_divide(self.a, self.b), self.b.shape)
+        return unbroadcast(g, self.a.shape), gb
+
+
+def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """`input + alpha * other` with broadcasting."""
+    a, b = binary_operands(input, other)
+    return AddBackward0.apply(a, b, alpha=alpha)
+
+
+def sub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """`input - alpha * other` with broadcasting."""
+    if input.dtype.name == "bool" and isinstance(other, Tensor) and other.dtype.name == "bool":
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead."
+        )
+    a, b = binary_operands(input, other)
+    return SubBackward0.apply(a, b, alpha=alpha)
+
+
+def rsub(input: Tensor, other: Any) -> Tensor:
+    """`other - input` for a Python number `other`."""
+    if isinstance(other, Tensor):
+        return sub(other, input)
+    a, b = binary_operands(input, other)
+    return RsubBackward1.apply(a, b)
+
+
+def mul(input: Tensor, other: Any) -> Tensor:
+    a, b = binary_operands(input, other)
+    return MulBackward0.apply(a, b)
+
+
+def div(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division (integers become floats), or `rounding_mode='floor'|'trunc'`."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(
+                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
+            )
+        a, b = binary_operands(input, other)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode == "floor":
+                r = np.floor_divide(a._a, b._a) if a._a.dtype.kind != "f" else np.floor(a._a / b._a)
+            else:
+                r = np.trunc(a._a / b._a).astype(a._a.dtype) if a._a.dtype.kind != "f" else np.trunc(a._a / b._a)
+        return Tensor._make(np.asarray(r, dtype=a._a.dtype))
+    a, b = binary_operands(input, other)
+    if a._a.dtype.kind != "f":
+        a, b = a.float(), b.float()
+    return DivBackward0.apply(a, b)
+
+
+def rdiv(input: Tensor, other: Any) -> Tensor:
+    """`other / input`: PyTorch computes it as `reciprocal(input) * other`."""
+    return mul(reciprocal(input), other)
+
+
+def floor_divide(input: Tensor, other: Any) -> Tensor:
+    a, b = binary_operands(input, other)
+    if a._a.dtype.kind != "f" and not np.all(b._a):
+        raise RuntimeError("ZeroDivisionError")
+    return Tensor._make(np.asarray(np.floor_divide(a._a, b._a), dtype=a._a.dtype))
+
+
+def remainder(input: Tensor, other: Any) -> Tensor:
+    a, b = binary_operands(input, other)
+    if a._a.dtype.kind != "f" and not np.all(b._a):
+        raise RuntimeError("ZeroDivisionError")
+    return RemainderBackward0.apply(a, b)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    """`input ** exponent` for tensor/number combinations."""
+    if not isinstance(input, Tensor):
+        t = exponent if exponent._a.dtype.kind == "f" else exponent.float()
+        return PowBackward2.apply(t, base=float(input))
+    if isinstance(exponent, Tensor):
+        a, b = binary_operands(input, exponent)
+        return PowBackward1.apply(a, b)
+    if input._a.dtype.kind in "iub" and isinstance(exponent, float):
+        input = input.float()
+    if input._a.dtype.kind in "iu" and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return PowBackward0.apply(input, exponent=exponent)
+
+
+def rpow(input: Tensor, other: Any) -> Tensor:
+    return pow(other, input)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary math
+
+
+def _unary(name: str, fwd: Any, bwd: Any, save: str = "input") -> type[Function]:
+    """Build a unary Function: `bwd(g, x, out)` gives the input gradient."""
+
+    def forward(self: Any, a: np.ndarray) -> np.ndarray:
+        if a.dtype.kind != "f":
+            a = a.astype(np.float32)
+        out = fwd(a)
+        self.x, self.out = a, out
+        return out
+
+    def backward(self: Any, g: np.ndarray) -> np.ndarray:
+        return bwd(g, self.x, self.out)
+
+    attrs = {"forward": forward, "backward": backward}
+    if save == "input":
+        attrs["saved_inputs"] = (0,)
+    else:
+        attrs["saves_output"] = True
+    return type(name, (Function,), attrs)
+
+
+def _rsqrt(a: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 / np.sqrt(a)
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    # Stable on both tails: exp never sees a large positive argument.
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+NegBackward0 = _unary("NegBackward0", np.negative, lambda g, x, o: -g)
+# NOTE: like PyTorch, abs has gradient sign(x), which is 0 at x = 0.
+AbsBackward0 = _unary("AbsBackward0", np.abs, lambda g, x, o: g * np.sign(x))
+ExpBackward0 = _unary("ExpBackward0", np.exp, lambda g, x, o: g * o, save="output")
+LogBackward0 = _unary("LogBackward0", np.log, lambda g, x, o: g / x)
+Log1PBackward0 = _unary("Log1PBackward0", np.log1p, lambda g, x, o: g / (1 + x))
+SqrtBackward0 = _unary("SqrtBackward0", np.sqrt, lambda g, x, o: g / (2 * o), save="output")
+RsqrtBackward0 = _unary("RsqrtBackward0", _rsqrt, lambda g, x, o: -0.5 * g * o * o * o, save="output")
+SinBackward0 = _unary("SinBackward0", np.sin, lambda g, x, o: g * np.cos(x))
+CosBackward0 = _unary("CosBackward0", np.cos, lambda g, x, o: -g * np.sin(x))
+TanhBackward0 = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
+SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid, lambda g, x, o: g * o * (1 - o), save="output")
+ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal, lambda g, x, o: -g * o * o, save="output")
+Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype))
+SignBackward0 = _unary("SignBackward0", np.sign, lambda g, x, o: np.zeros_like(g))
+FloorBackward0 = _unary("FloorBackward0", np.floor, lambda g, x, o: np.zeros_like(g))
+CeilBackward0 = _unary("CeilBackward0", np.ceil, lambda g, x, o: np.zeros_like(g))
+RoundBackward0 = _unary("RoundBackward0", np.round, lambda g, x, o: np.zeros_like(g))
+TruncBackward0 = _unary("TruncBackward0", np.trunc, lambda g, x, o: np.zeros_like(g))
+
+
+def _float_unary(fn: type[Function]) -> Any:
+    def op(input: Tensor) -> Tensor:
+        return fn.apply(input)
+
+    op.__name__ = fn.__name__.replace("Backward0", "").lower()
+    return op
+
+
+exp = _float_unary(ExpBackward0)
+log = _float_unary(LogBackward0)
+log1p = _float_unary(Log1PBackward0)
+log2 = _float_unary(Log2Backward0)
+sqrt = _float_unary(SqrtBackward0)
+rsqrt = _float_unary(RsqrtBackward0)
+sin = _float_unary(SinBackward0)
+cos = _float_unary(CosBackward0)
+tanh = _float_unary(TanhBackward0)
+sigmoid = _float_unary(SigmoidBackward0)
+reciprocal = _float_unary(ReciprocalBackward0)
+
+
+def _same_dtype_unary(fn: type[Function], np_fn: Any) -> Any:
+    """Unary ops that keep integer dtypes (neg, abs, sign, rounding)."""
+
+    def op(input: Tensor) -> Tensor:
+        if input._a.dtype.kind != "f":
+            if input._a.dtype.kind == "b" and np_fn is np.negative:
+                raise RuntimeError(
+                    "Negation, the `-` operator, on a bool tensor is not supported. "
+                    "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+                )
+            return Tensor._make(np.asarray(np_fn(input._a)))
+        return fn.apply(input)
+
+    return op
+
+
+neg = _same_dtype_unary(NegBackward0, np.negative)
+abs = _same_dtype_unary(AbsBackward0, np.abs)
+sign = _same_dtype_unary(SignBackward0, np.sign)
+floor = _same_dtype_unary(FloorBackward0, np.floor)
+ceil = _same_dtype_unary(CeilBackward0, np.ceil)
+round = _same_dtype_unary(RoundBackward0, np.round)
+trunc = _same_dtype_unary(TruncBackward0, np.trunc)
+
+
+def square(input: Tensor) -> Tensor:
+    return pow(input, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clamping and selection
+
+
+class ClampBackward1(Function):
+    saved_inputs = (0,)
+
+    def forward(self, a: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+        self.a, self.lo, self.hi = a, lo, hi
+        out = a
+        if lo is not None:
+            out = np.maximum(out, a.dtype.type(lo))
+        if hi is not None:
+            out = np.minimum(out, a.dtype.type(hi))
+        return out if out is not a else a.copy()
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        # NOTE: PyTorch passes the gradient where lo <= x <= hi, boundaries included.
+        a, mask = self.a, None
+        if self.lo is not None:
+            mask = a >= self.lo
+        if self.hi is not None:
+            m2 = a <= self.hi
+            mask = m2 if mask is None else mask & m2
+        return g if mask is None else g * mask
+
+
+class ClampBackward0(Function):
+    """clamp with tensor bounds."""
+
+    saved_inputs = (0, 1, 2)
+
+    def forward(self, a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        self.a, self.lo, self.hi = a, lo, hi
+        return np.minimum(np.maximum(a, lo), hi)
+
+    def backward(self, g: np.ndarray) -> tuple:
+        a, lo, hi = self.a, self.lo, self.hi
+        ga = g * ((a >= lo) & (a <= hi))
+        glo = unbroadcast(g * (a < lo), lo.shape)
+        ghi = unbroadcast(g * (a > hi), hi.shape)
+        return unbroadcast(ga, a.shape), glo, ghi
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max]; either bound may be None, a number or a tensor."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = as_tensor_operand(min if min is not None else -np.inf, input)
+        hi = as_tensor_operand(max if max is not None else np.inf, input)
+        return ClampBackward0.apply(input, lo.to(input.dtype), hi.to(input.dtype))
+    if input._a.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        input = input.float()
+    return ClampBackward1.apply(input, lo=min, hi=max)
+
+
+class _MinMaxBinary(Function):
+    saved_inputs = (0, 1)
+    _np: Any = None
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.a, self.b = a, b
+        return type(self)._np(a, b)
+
+    def backward(self, g: np.ndarray) -> tuple:
+        a, b = self.a, self.b
+        wins = (a > b) if type(self)._np is np.maximum else (a < b)
+        # NOTE: PyTorch splits the gradient equally between the two inputs at ties.
+        half = (a == b) * 0.5
+        ga = g * (wins + half)
+        gb = g * ((~wins) & (a != b)) + g * half
+        return unbroadcast(ga.astype(g.dtype, copy=False), a.shape), unbroadcast(gb.astype(g.dtype, copy=False), b.shape)
+
+
+class MaximumBackward0(_MinMaxBinary):
+    _np = np.maximum
+
+
+class MinimumBackward0(_MinMaxBinary):
+    _np = np.minimum
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    a, b = binary_operands(input, other)
+    return MaximumBackward0.apply(a, b)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    a, b = binary_operands(input, other)
+    return MinimumBackward0.apply(a, b)
+
+
+class WhereBackward0(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return np.where(cond, a, b)
+
+    def backward(self, g: np.ndarray) -> tuple:
+        zero = g.dtype.type(0)
+        return (
+            unbroadcast(np.where(self.cond, g, zero), self.shapes[0]),
+            unbroadcast(np.where(self.cond, zero, g), self.shapes[1]),
+        )
+
+
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """Pick from `input` where `condition` holds, else from `other` (broadcasting all three)."""
+    if input is None and other is None:
+        from .movement import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if condition._a.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+    if not isinstance(input, Tensor):
+        input = as_tensor_operand(input, other if isinstance(other, Tensor) else condition)
+    a, b = binary_operands(input, other)
+    return WhereBackward0.apply(a, b, cond=condition._a)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons and logic: no gradient, bool results
+
+
+def _compare(np_fn: Any) -> Any:
+    def op(input: Tensor, other: Any) -> Tensor:
+        b = other._a if isinstance(other, Tensor) else np.asarray(other)
+        return Tensor._make(np.asarray(np_fn(input._a, b)))
+
+    op.__name__ = np_fn.__name__
+    return op
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
+logical_xor = _compare(np.logical_xor)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return Tensor._make(np.logical_not(input._a))
+
+
+def _bitwise(np_fn: Any, sym: str) -> Any:
+    def op(input: Tensor, other: Any) -> Tensor:
+        b = other._a if isinstance(other, Tensor) else np.asarray(other)
+        if input._a.dtype.kind == "f" or b.dtype.kind == "f":
+            raise RuntimeError(f"\"{np_fn.__name__}_cpu\" not implemented for 'Float' (operator {sym})")
+        return Tensor._make(np.asarray(np_fn(input._a, b)))
+
+    return op
+
+
+bitwise_and = _bitwise(np.bitwise_and, "&")
+bitwise_or = _bitwise(np.bitwise_or, "|")
+bitwise_xor = _bitwise(np.bitwise_xor, "^")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    if input._a.dtype.kind == "f":
+        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+    return Tensor._make(np.invert(input._a))
+
+
+def isnan(input: Tensor) -> Tensor:
+    return Tensor._make(np.isnan(input._a))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return Tensor._make(np.isinf(input._a))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return Tensor._make(np.isfinite(input._a))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(input._a, other._a, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    return Tensor._make(np.isclose(input._a, other._a, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    return input._a.shape == other._a.shape and bool(np.array_equal(input._a, other._a))

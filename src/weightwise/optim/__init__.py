@@ -1,0 +1,1 @@
+"""`weightwise.optim`: optimizers and learning-rate schedulers."""

@@ -1,0 +1,3 @@
+"""`weightwise.utils`: data loading."""
+
+from . import data  # noqa: F401

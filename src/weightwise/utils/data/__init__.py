@@ -1,0 +1,1 @@
+"""`weightwise.utils.data`: datasets and loaders."""
