@@ -73,40 +73,38 @@ def _inplace(self: Tensor, compute: Callable[[Tensor], Tensor], others: tuple = 
     return self
 
 
-def _fast_binary_inplace(self: Tensor, other: Any, ufunc: Any, slow: Callable[[Tensor], Tensor]) -> Tensor:
-    """`self op= other` with one NumPy call when no graph is involved (the optimizer's path)."""
-    if not self.requires_grad or not _state["grad"]:
-        if not (isinstance(other, Tensor) and other.requires_grad and _state["grad"]):
-            b = other._a if isinstance(other, Tensor) else other
-            a = self._a
-            if a.dtype.kind == "f" or (isinstance(b, np.ndarray) and b.dtype.kind in "biu") or isinstance(b, (bool, int, np.integer)):
-                if isinstance(b, np.ndarray) and b.dtype.kind == "f" and a.dtype.kind != "f":
-                    pass
-                else:
-                    try:
-                        ufunc(a, b, out=a, casting="unsafe")
-                    except ValueError as e:
-                        raise RuntimeError(
-                            f"output with shape {list(a.shape)} doesn't match the broadcast shape "
-                            f"({e}; other has shape {list(np.shape(b))})"
-                        ) from None
-                    self._vc[0] += 1
-                    return self
-    return _inplace(self, slow, (other,))
-
-
 def _binary_inplace(ufunc: Any, op: Callable) -> Callable:
+    """`self op= other`: one NumPy call when no graph is involved (the optimizer's path)."""
+
     def method(self: Tensor, other: Any, **kw: Any) -> Tensor:
-        if self._base is not None or (self.requires_grad and _state["grad"]):
+        a = self._a
+        grad_on = _state["grad"]
+        if grad_on and (self._base is not None or self.requires_grad):
             _check_inplace(self)
         if kw:
             return _inplace(self, lambda s: op(s, other, **kw), (other,))
-        if isinstance(other, Tensor) and np.broadcast_shapes(self._a.shape, other._a.shape) != self._a.shape:
-            raise RuntimeError(
-                f"output with shape {list(self._a.shape)} doesn't match the broadcast shape "
-                f"{list(np.broadcast_shapes(self._a.shape, other._a.shape))}"
-            )
-        return _fast_binary_inplace(self, other, ufunc, lambda s: op(s, other))
+        if isinstance(other, Tensor):
+            b = other._a
+            if b.shape != a.shape:
+                try:
+                    bs = np.broadcast_shapes(a.shape, b.shape)
+                except ValueError:
+                    op(self, other)  # raises the out-of-place op's shape error
+                    raise
+                if bs != a.shape:
+                    raise RuntimeError(
+                        f"output with shape {list(a.shape)} doesn't match the broadcast shape {list(bs)}"
+                    )
+            other_grad = other.requires_grad
+        else:
+            b = other
+            other_grad = False
+        if a.dtype.kind == "f" and not (grad_on and (self.requires_grad or other_grad)):
+            if type(b) is float or type(b) is int or (isinstance(b, np.ndarray) and b.dtype.kind in "biuf"):
+                ufunc(a, b, out=a, casting="unsafe")
+                self._vc[0] += 1
+                return self
+        return _inplace(self, lambda s: op(s, other), (other,))
 
     return method
 

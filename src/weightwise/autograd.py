@@ -145,15 +145,18 @@ class Function:
     place after the forward. `backward(grad)` returns one gradient (or None) per tensor input.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "_versions", "_out_version", "_out", "_retain", "_hooks", "_freed", "__dict__")
     saved_inputs: tuple[int, ...] = ()
     saves_output = False
     is_view = False  # the output shares memory (and so the version counter) with input 0
-
-    def __init__(self) -> None:
-        self._freed = False
-        self._retain = None
-        self._hooks: list[Callable] | None = None
+    # Per-node state, with class-level defaults so that creating a node costs no stores.
+    inputs: tuple[Tensor, ...] = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    _versions: tuple[int, ...] = ()
+    _out: list[int] | None = None
+    _out_version = 0
+    _retain: Any = None
+    _hooks: list[Callable] | None = None
+    _freed = False
 
     def forward(self, *args: Any) -> np.ndarray:
         raise NotImplementedError
@@ -187,29 +190,46 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
-        """Run the forward on the inputs' arrays and record a node when a gradient is needed."""
-        from .tensor import Tensor
+        """Run the forward on the inputs' arrays and record a node when a gradient is needed.
 
-        fn = cls()
+        This is the hottest path of the library: it avoids helper calls and attribute lookups.
+        """
+        fn = _new(cls)
         out = fn.forward(*[t._a for t in inputs], **kwargs)
         if _state["anomaly"]:
-            _check_finite(cls.__name__, out, "forward")
-        if _state["grad"] and any(t.requires_grad for t in inputs):
-            result = Tensor._make(out, True)
-            fn.inputs = inputs
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
-            fn._versions = tuple(inputs[i]._vc[0] for i in cls.saved_inputs)
-            if cls.saves_output:
-                fn._out = result._vc
-                fn._out_version = result._vc[0]
-            result.grad_fn = fn
-        else:
-            result = Tensor._make(out, False)
+            _check_finite(cls.name(), out, "forward")
+        r = _new(_Tensor)
+        r._a = out
+        r.grad = None
+        r.grad_fn = None
+        r._hooks = None
+        r._retains_grad = False
         if cls.is_view:
             base = inputs[0]
-            result._vc = base._vc
-            result._base = base._base if base._base is not None else base
-        return result
+            r._vc = base._vc
+            r._base = base._base if base._base is not None else base
+        else:
+            r._vc = [0]
+            r._base = None
+        if _state["grad"]:
+            need = tuple([t.requires_grad for t in inputs])
+            if True in need:
+                r.requires_grad = True
+                fn.inputs = inputs
+                fn.needs_input_grad = need
+                if cls.saved_inputs:
+                    fn._versions = tuple([inputs[i]._vc[0] for i in cls.saved_inputs])
+                if cls.saves_output:
+                    fn._out = r._vc
+                    fn._out_version = r._vc[0]
+                r.grad_fn = fn
+                return r
+        r.requires_grad = False
+        return r
+
+
+_new = object.__new__
+_Tensor: Any = None  # set by weightwise.tensor once the class exists (no import cycle)
 
 
 class AccumulateGrad:
@@ -258,17 +278,28 @@ def _collect(roots: Sequence[Function]) -> dict[Function, int]:
     """Count, for every node reachable from the roots, how many edges lead into it."""
     deps: dict[Function, int] = {}
     stack = list(roots)
-    seen = set(map(id, roots))
+    seen = set(roots)
     while stack:
-        fn = stack.pop()
-        for t in fn.inputs:
+        for t in stack.pop().inputs:
             g = t.grad_fn
             if g is not None:
-                deps[g] = deps.get(g, 0) + 1
-                if id(g) not in seen:
-                    seen.add(id(g))
-                    stack.append(g)
+                if g in deps:
+                    deps[g] += 1
+                else:
+                    deps[g] = 1
+                    if g not in seen:
+                        seen.add(g)
+                        stack.append(g)
     return deps
+
+
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the "
+    "graph are freed when you call .backward() or autograd.grad(). Specify "
+    "retain_graph=True if you need to backward through the graph a second time or if "
+    "you need to access saved tensors after calling backward."
+)
 
 
 def run_backward(
@@ -280,12 +311,11 @@ def run_backward(
 
     Without `capture`, gradients of leaves are summed into their `.grad`. With `capture`
     (id → tensor), only those tensors' gradients are collected and returned (autograd.grad).
+    The walk is iterative: a node runs once every edge into it has delivered its gradient.
     """
-    from .tensor import Tensor
-
     deps = _collect([fn for fn, _ in roots])
     grads: dict[Function, np.ndarray] = {}
-    # Arrays handed out by the engine; a backward that passes one through must not alias it.
+    # Arrays handed out by the engine; a leaf that receives one again must copy it.
     owned: dict[int, np.ndarray] = {}
     ready: list[Function] = []
     for fn, g in roots:
@@ -294,7 +324,7 @@ def run_backward(
         else:
             grads[fn] = g
             owned[id(g)] = g
-        if deps.get(fn, 0) == 0 and fn not in ready:
+        if fn not in deps and fn not in ready:
             ready.append(fn)
     captured: dict[int, np.ndarray] = {}
     anomaly = _state["anomaly"]
@@ -303,46 +333,48 @@ def run_backward(
         g = grads.pop(fn)
         if fn._hooks:
             for hook in fn._hooks:
-                r = hook(Tensor._make(g))
+                r = hook(_Tensor._make(g))
                 if r is not None:
                     g = r._a
         if fn._retain is not None:
             t = fn._retain()
             if t is not None:
-                _accumulate(t, g, owned)
-        if capture is not None and fn._retain is not None:
-            t = fn._retain()
-            if t is not None and id(t) in capture:
-                captured[id(t)] = g
+                if capture is None:
+                    _accumulate(t, g, owned)
+                elif id(t) in capture:
+                    captured[id(t)] = g
         if fn._freed:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or if "
-                "you need to access saved tensors after calling backward."
-            )
-        _check_versions(fn)
+            raise RuntimeError(_SECOND_BACKWARD)
+        if fn._versions:
+            inputs = fn.inputs
+            for i, v in zip(fn.saved_inputs, fn._versions):
+                if inputs[i]._vc[0] != v:
+                    _check_versions(fn)
+        if fn._out is not None and fn._out[0] != fn._out_version:
+            _check_versions(fn)
         in_grads = fn.backward(g)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         if not retain_graph:
             fn._freed = True
-        for k, (t, gi) in enumerate(zip(fn.inputs, in_grads)):
+        k = -1
+        for t, gi in zip(fn.inputs, in_grads):
+            k += 1
+            nxt = t.grad_fn
             if gi is None or not t.requires_grad:
-                if t.grad_fn is not None and t.requires_grad:
-                    _release(t.grad_fn, deps, ready)
+                if nxt is not None:
+                    _release(nxt, deps, ready)
                 continue
-            if gi.shape != t._a.shape:
+            ta = t._a
+            if gi.shape != ta.shape:
                 raise RuntimeError(
                     f"Function {fn.name()} returned an invalid gradient at index {k} - got "
-                    f"{list(gi.shape)} but expected shape compatible with {list(t._a.shape)}"
+                    f"{list(gi.shape)} but expected shape compatible with {list(ta.shape)}"
                 )
-            if gi.dtype != t._a.dtype:
-                gi = gi.astype(t._a.dtype)
+            if gi.dtype != ta.dtype:
+                gi = gi.astype(ta.dtype)
             if anomaly:
                 _check_finite(fn.name(), gi, "backward", k)
-            nxt = t.grad_fn
             if nxt is None:
                 if capture is not None:
                     if id(t) in capture:
@@ -355,8 +387,11 @@ def run_backward(
                 grads[nxt] = grads[nxt] + gi
             else:
                 grads[nxt] = gi
-                owned.setdefault(id(gi), gi)
-            _release(nxt, deps, ready)
+                owned[id(gi)] = gi
+            n = deps[nxt] - 1
+            deps[nxt] = n
+            if n == 0:
+                ready.append(nxt)
     return captured if capture is not None else None
 
 
@@ -368,26 +403,24 @@ def _release(fn: Function, deps: dict[Function, int], ready: list[Function]) -> 
 
 def _accumulate(t: Tensor, g: np.ndarray, owned: dict[int, np.ndarray]) -> None:
     """Sum `g` into `t.grad`, copying when the engine already handed `g` out elsewhere."""
-    from .tensor import Tensor
-
     hooks = t._hooks
     if hooks:
         for hook in hooks:
-            r = hook(Tensor._make(g))
+            r = hook(_Tensor._make(g))
             if r is not None:
                 g = r._a
-    if t.grad is None:
-        base = g.base if g.base is not None else g
-        if id(g) in owned or id(base) in owned or not g.flags.writeable or g.base is not None:
+    tg = t.grad
+    if tg is None:
+        if g.base is not None or id(g) in owned or not g.flags.writeable:
             g = g.copy()
         owned[id(g)] = g
-        t.grad = Tensor._make(g)
+        t.grad = _Tensor._make(g)
     else:
-        ga = t.grad._a
+        ga = tg._a
         if ga.shape == g.shape:
             np.add(ga, g, out=ga, casting="unsafe")
         else:
-            t.grad = Tensor._make(ga + g)
+            tg._a = ga + g
 
 
 def backward(
@@ -398,11 +431,9 @@ def backward(
     inputs: Iterable[Tensor] | None = None,
 ) -> None:
     """Compute the sum of gradients of `tensors` with respect to graph leaves (into `.grad`)."""
-    from .tensor import Tensor
-
     if create_graph:
         raise NotImplementedError("backward(): create_graph=True (higher-order gradients) is not supported by weightwise")
-    ts = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    ts = [tensors] if isinstance(tensors, _Tensor) else list(tensors)
     gs = _grads_for(ts, grad_tensors, "backward")
     roots = []
     for t, g in zip(ts, gs):
@@ -425,11 +456,9 @@ def backward(
 
 
 def _grads_for(ts: list[Tensor], grad_tensors: Any, api: str) -> list[np.ndarray]:
-    from .tensor import Tensor
-
     if grad_tensors is None:
         gl: list[Any] = [None] * len(ts)
-    elif isinstance(grad_tensors, Tensor):
+    elif isinstance(grad_tensors, _Tensor):
         gl = [grad_tensors]
     else:
         gl = list(grad_tensors)
@@ -442,9 +471,9 @@ def _grads_for(ts: list[Tensor], grad_tensors: Any, api: str) -> list[np.ndarray
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if t._a.dtype.kind != "f":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-            out.append(np.ones_like(t._a))
+            out.append(np.ones(t._a.shape, t._a.dtype))
         else:
-            ga = g._a if isinstance(g, Tensor) else np.asarray(g, dtype=t._a.dtype)
+            ga = g._a if isinstance(g, _Tensor) else np.asarray(g, dtype=t._a.dtype)
             if ga.shape != t._a.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of torch.Size({list(ga.shape)}) and "
@@ -464,12 +493,10 @@ def grad(
     materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """Return the gradients of `outputs` with respect to `inputs` without touching `.grad`."""
-    from .tensor import Tensor
-
     if create_graph:
         raise NotImplementedError("grad(): create_graph=True (higher-order gradients) is not supported by weightwise")
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outs = [outputs] if isinstance(outputs, _Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, _Tensor) else list(inputs)
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -509,7 +536,7 @@ def grad(
             g = direct[id(t)] if g is None else g + direct[id(t)]
         if g is None:
             if materialize_grads:
-                result.append(Tensor._make(np.zeros_like(t._a)))
+                result.append(_Tensor._make(np.zeros_like(t._a)))
                 continue
             if not allow_unused:
                 raise RuntimeError(
@@ -518,5 +545,5 @@ def grad(
                 )
             result.append(None)
         else:
-            result.append(Tensor._make(np.array(g, copy=True)))
+            result.append(_Tensor._make(np.array(g, copy=True)))
     return tuple(result)

@@ -9,7 +9,7 @@ delegations to `weightwise.ops`; the op math lives there.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -110,6 +110,10 @@ class Tensor:
         self._base = None
         self._hooks = None
         self._retains_grad = False
+
+    if TYPE_CHECKING:
+        # The op methods (sum, relu_, ...) are attached by `_tensor_methods`; tell the checker.
+        def __getattr__(self, name: str) -> Any: ...
 
     @classmethod
     def _make(cls, a: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -419,6 +423,9 @@ class Tensor:
         for k, v in getattr(self, "__dict__", {}).items():
             new.__dict__[k] = _copy.deepcopy(v, memo)
         return new
+
+
+_autograd._Tensor = Tensor
 
 
 def _rebuild(a: np.ndarray, requires_grad: bool) -> Tensor:

@@ -147,8 +147,71 @@ class RemainderBackward0(Function):
         return unbroadcast(g, self.a.shape), gb
 
 
+class _AddScalar(Function):
+    """`tensor + number` (PyTorch records it as AddBackward0 too)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "AddBackward0"
+
+    def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        return a + s
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g
+
+
+class _SubScalar(_AddScalar):
+    """`tensor - number`, recorded as SubBackward0."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "SubBackward0"
+
+    def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        return a - s
+
+
+class _MulScalar(Function):
+    """`tensor * number`, recorded as MulBackward0."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "MulBackward0"
+
+    def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        self.s = s
+        return a * s
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g * self.s
+
+
+class _DivScalar(_MulScalar):
+    """`tensor / number`, recorded as DivBackward0."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "DivBackward0"
+
+    def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        self.s = s
+        return a / s
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g / self.s
+
+
+def _float_and_number(input: Tensor, other: Any) -> bool:
+    """The fast path: a floating tensor with a Python int/float (no promotion can happen)."""
+    t = type(other)
+    return (t is float or t is int) and input._a.dtype.kind == "f"
+
+
 def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """`input + alpha * other` with broadcasting."""
+    if _float_and_number(input, other) and type(alpha) is int:
+        return _AddScalar.apply(input, s=other * alpha)
     a, b = binary_operands(input, other)
     return AddBackward0.apply(a, b, alpha=alpha)
 
@@ -160,6 +223,8 @@ def sub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
             "Subtraction, the `-` operator, with two bool tensors is not supported. "
             "Use the `^` or `logical_xor()` operator instead."
         )
+    if _float_and_number(input, other) and type(alpha) is int:
+        return _SubScalar.apply(input, s=other * alpha)
     a, b = binary_operands(input, other)
     return SubBackward0.apply(a, b, alpha=alpha)
 
@@ -173,6 +238,8 @@ def rsub(input: Tensor, other: Any) -> Tensor:
 
 
 def mul(input: Tensor, other: Any) -> Tensor:
+    if _float_and_number(input, other):
+        return _MulScalar.apply(input, s=other)
     a, b = binary_operands(input, other)
     return MulBackward0.apply(a, b)
 
@@ -191,6 +258,8 @@ def div(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tenso
             else:
                 r = np.trunc(a._a / b._a).astype(a._a.dtype) if a._a.dtype.kind != "f" else np.trunc(a._a / b._a)
         return Tensor._make(np.asarray(r, dtype=a._a.dtype))
+    if _float_and_number(input, other):
+        return _DivScalar.apply(input, s=other)
     a, b = binary_operands(input, other)
     if a._a.dtype.kind != "f":
         a, b = a.float(), b.float()

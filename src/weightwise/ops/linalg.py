@@ -213,7 +213,7 @@ class _LinearAddmm(Function):
         need = self.needs_input_grad
         gx = g @ self.w if need[0] else None
         gw = g.T @ self.x if need[1] else None
-        gb = g.sum(axis=0) if need[2] else None
+        gb = np.add.reduce(g, 0) if need[2] else None
         return gx, gw, gb
 
 

@@ -35,6 +35,8 @@ class SumBackward0(Function):
         return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=dtype))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        if self.axes is None and g.size == 1:
+            return np.full(self.shape, g.reshape(()), dtype=g.dtype)
         return np.broadcast_to(_expand_back(g, self.shape, self.axes, self.keepdim), self.shape)
 
 
@@ -53,12 +55,23 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
 class MeanBackward0(Function):
     def forward(self, a: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        return np.asarray(a.mean(axis=axes, keepdims=keepdim, dtype=a.dtype))
+        if axes is None:
+            n = a.size
+        else:
+            n = 1
+            for i in axes:
+                n *= a.shape[i]
+        self.n = n
+        # The same pairwise sum and division as ndarray.mean, without its Python layers.
+        s = np.add.reduce(a, axis=axes, keepdims=keepdim, dtype=a.dtype)
+        return np.true_divide(s, n, out=s, casting="unsafe") if isinstance(s, np.ndarray) else np.asarray(s / a.dtype.type(n), dtype=a.dtype)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        n = self.n
+        if self.axes is None and g.size == 1:
+            return np.full(self.shape, g.reshape(()) / n if n else g.reshape(()), dtype=g.dtype)
         g = _expand_back(g, self.shape, self.axes, self.keepdim)
-        return np.broadcast_to(g / g.dtype.type(self.n) if self.n else g, self.shape)
+        return np.broadcast_to(g / g.dtype.type(n) if n else g, self.shape)
 
 
 class MeanBackward1(MeanBackward0):
@@ -76,6 +89,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         )
     axes = norm_dims("mean", dim, input._a.ndim)
     fn = MeanBackward0 if dim is None else MeanBackward1
+    if input._a.size:
+        return fn.apply(input, axes=axes, keepdim=keepdim)
     with np.errstate(invalid="ignore", divide="ignore"):
         return fn.apply(input, axes=axes, keepdim=keepdim)
 
