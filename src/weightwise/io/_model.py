@@ -69,16 +69,15 @@ def load_into(model: Any, f: str | os.PathLike[str] | IO[bytes], strict: bool = 
         raise TypeError(f"load_into(): the file holds a {type(state).__name__}, not a state dict")
     _check(model, state, strict)
     own = model.state_dict()
+    buffers = {n for n, _ in model.named_buffers()} if hasattr(model, "named_buffers") else set()
     undo: list[tuple[Any, str, Any]] = []
     try:
         for group in _ties(state):
-            names = [n for n in group if n in own]
+            names = [n for n in group if n in own and n not in buffers]  # buffers are copied
             if len(names) < 2:
                 continue
             owner0, attr0 = _owner(model, names[0])
             keep = getattr(owner0, attr0)
-            if not _bridge.is_parameter(keep):
-                continue  # buffers are copied, not tied
             for n in names[1:]:
                 owner, attr = _owner(model, n)
                 old = getattr(owner, attr)

@@ -256,12 +256,13 @@ class TorchFile:
         if not all(rec.shape):
             return np.empty(rec.shape, rec.dtype)
         item = rec.dtype.itemsize
+        # as_strided goes through __array_interface__, which ml_dtypes types cannot describe:
+        # stride a same-width plain view, then reinterpret.
+        plain = storage[rec.offset:].view(np.dtype(f"u{item}") if item in (1, 2, 4, 8) else f"V{item}")
+        overlap = _overlaps(rec.shape, rec.stride)
         view = np.lib.stride_tricks.as_strided(
-            storage[rec.offset:], rec.shape, tuple(s * item for s in rec.stride), writeable=False)
-        if _overlaps(rec.shape, rec.stride):
-            return view.copy()  # expanded tensors (stride 0) get their own memory
-        return np.lib.stride_tricks.as_strided(
-            storage[rec.offset:], rec.shape, tuple(s * item for s in rec.stride))
+            plain, rec.shape, tuple(s * item for s in rec.stride), writeable=not overlap).view(rec.dtype)
+        return view.copy() if overlap else view  # expanded tensors (stride 0) get their own memory
 
     def records(self) -> Iterator[tuple[str, TensorRecord]]:
         """(dotted name, record) for every tensor leaf, without reading any data."""
