@@ -197,14 +197,19 @@ import builtins as _builtins  # noqa: E402
 builtins_bool = _builtins.bool
 builtins_int = _builtins.int
 
+from . import random  # noqa: E402
 from .random import (  # noqa: E402
     Generator,
     default_generator,
-    get_rng_state,
     initial_seed,
     manual_seed,
     seed,
     set_rng_state,
 )
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state as a uint8 tensor (the same 5056 bytes as PyTorch's)."""
+    return Tensor._make(random.get_rng_state())
 
 __version__ = "0.1.0"
