@@ -8,15 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from .. import random as _random
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu, silu, softplus
-from ..ops.elementwise import sigmoid, tanh
+from ..ops.elementwise import mul, sigmoid, tanh
 from ..ops.linalg import linear
+from ..ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from ..ops.reduce import log_softmax, softmax
 from ..tensor import Tensor
 
 __all__ = [
     "elu", "gelu", "hardtanh", "leaky_relu", "linear", "log_softmax", "relu", "sigmoid", "silu",
     "softmax", "softplus", "tanh", "relu_",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "huber_loss",
+    "l1_loss", "mse_loss", "nll_loss", "one_hot", "smooth_l1_loss",
 ]
 
 
@@ -26,3 +41,40 @@ def relu_(input: Tensor) -> Tensor:
 
 def _unused(*args: Any) -> None:  # pragma: no cover - placeholder keeps Any imported for extensions
     return None
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability `p` and scale the rest by 1 / (1 - p) (Srivastava et al., 2014).
+
+    The mask is `bernoulli_(1 - p)` from the default generator, then `input * mask` (MulBackward0),
+    as PyTorch does on the CPU, so the same seed zeroes the same elements.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    a = input._a
+    if p == 1.0:
+        noise = np.zeros_like(a)
+    else:
+        noise = _random.default_generator._bernoulli_scalar(a.shape, 1.0 - p, a.dtype)
+        noise /= a.dtype.type(1.0 - p)
+    mask = Tensor._make(noise)
+    if inplace:
+        return input.mul_(mask)
+    return mul(input, mask)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """(*) int64 class indices -> (*, num_classes) int64 one-hot rows."""
+    a = tensor._a
+    if a.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    n = int(a.max()) + 1 if num_classes == -1 and a.size else int(num_classes)
+    if a.size and a.max() >= n:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(a.shape + (n,), dtype=np.int64)
+    np.put_along_axis(out, a[..., None], 1, axis=-1)
+    return Tensor._make(out)
