@@ -8,23 +8,14 @@ readers of :mod:`weightwise.io`, so a hostile file raises
 
 from __future__ import annotations
 
-import json
 import os
-import struct
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..io.errors import SerializationError
+__all__ = ["Entry", "CheckpointFile", "open_file"]
 
-__all__ = ["Entry", "CheckpointFile", "open_file", "detect_format", "FORMATS"]
-
-FORMATS = ("safetensors", "torch-zip", "torch-legacy", "npz", "npy")
-_STRUCTURE_KEY = "weightwise.structure"
-_PROVENANCE_KEY = "weightwise.provenance"
-_HASH_KEY = "weightwise.hashes"
 
 
 @dataclass
@@ -45,120 +36,30 @@ class Entry:
         return self.count * self.dtype.itemsize
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """One of :data:`FORMATS`, from the file's first bytes; SerializationError otherwise."""
-    with open(path, "rb") as f:
-        head = f.read(16)
-        if head[:6] == b"\x93NUMPY":
-            return "npy"
-        if head[:4] == b"PK\x03\x04":
-            try:
-                with zipfile.ZipFile(f) as z:
-                    names = z.namelist()
-            except (zipfile.BadZipFile, OSError, ValueError) as e:
-                raise SerializationError(path, f"damaged zip archive ({e})") from None
-            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-                return "torch-zip"
-            if names and all(n.endswith(".npy") for n in names):
-                return "npz"
-            raise SerializationError(path, "a zip archive that is neither a PyTorch checkpoint nor a NumPy .npz")
-        if head[:1] == b"\x80":
-            return "torch-legacy"
-        if len(head) >= 9 and head[8:9] == b"{":
-            return "safetensors"
-    raise SerializationError(
-        path, "not a format weightwise reads (safetensors, PyTorch .pt/.pth/.bin, NumPy .npy/.npz)")
-
-
 class CheckpointFile:
-    """A file opened for inspection. Use as a context manager, or call :meth:`close`."""
+    """A file opened for inspection through :func:`weightwise.io.open_checkpoint`.
+
+    Adds what inspection needs on top of it: NumPy dtypes, tie groups, all arrays at once with
+    aliases sharing memory. Use as a context manager, or call :meth:`close`.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        from ..io import open_checkpoint
+
         self.path = os.fspath(path)
-        self.format = detect_format(path)
+        self._ck = open_checkpoint(self.path)
+        self.format = self._ck.format
+        self.metadata: dict[str, str] = dict(self._ck.metadata)
+        self.provenance: dict[str, Any] = dict(self._ck.provenance or {})
         self.entries: dict[str, Entry] = {}
-        self.metadata: dict[str, str] = {}
-        self.provenance: dict[str, Any] = {}
-        self._handle: Any = None
-        self._records: dict[str, Any] = {}
-        getattr(self, "_open_" + self.format.replace("-", "_"))()
+        for e in self._ck:
+            self.entries[e.name] = Entry(e.name, tuple(int(s) for s in e.shape), _np_dtype(e.dtype),
+                                         alias_of=e.alias_of)
 
-    # -- per format ---------------------------------------------------------------------------
-    def _open_safetensors(self) -> None:
-        from ..io.safetensors import safe_open
-
-        self._handle = h = safe_open(self.path)
-        stored = h.header.tensors
-        for name, t in stored.items():
-            self.entries[name] = Entry(name, tuple(t.shape), t.dtype)
-        meta = h.metadata()
-        for key, value in meta.items():
-            if key not in stored and value in stored:  # the safetensors alias convention
-                t = stored[value]
-                self.entries[key] = Entry(key, tuple(t.shape), t.dtype, alias_of=value)
-            elif key == _PROVENANCE_KEY:
-                try:
-                    prov = json.loads(value)
-                except ValueError:
-                    prov = None
-                if isinstance(prov, dict):
-                    self.provenance = prov
-            elif key not in (_STRUCTURE_KEY, _HASH_KEY):
-                self.metadata[key] = value
-        if _HASH_KEY in meta:
-            self.metadata["content hashes"] = "yes (checked on read)"
-
-    def _open_torch(self) -> None:
-        from ..io.torch_pickle import TorchFile
-
-        self._handle = tf = TorchFile(self.path)
-        first: dict[tuple[Any, ...], str] = {}
-        for name, rec in tf.records():
-            st = rec.storage
-            root = st.base.key if st.base is not None else st.key
-            start = (st.offset if st.base is not None else 0) + rec.offset
-            key = (root, start, rec.shape, rec.stride, rec.dtype.str)
-            kept = first.setdefault(key, name)
-            self._records[name] = rec
-            self.entries[name] = Entry(name, tuple(rec.shape), rec.dtype,
-                                       alias_of=None if kept == name else kept)
-        self.metadata["pickle"] = "read without running code (allowlisted)"
-        if tf.big_endian:
-            self.metadata["byte order"] = "big-endian (converted on read)"
-
-    _open_torch_zip = _open_torch
-    _open_torch_legacy = _open_torch
-
-    def _open_npz(self) -> None:
-        self._handle = z = zipfile.ZipFile(self.path)
-        for info in z.infolist():
-            name = info.filename[:-4]
-            with z.open(info) as f:
-                shape, dtype = _npy_header(f, self.path, name)
-            self.entries[name] = Entry(name, shape, dtype)
-            self._records[name] = info
-            if self.entries[name].nbytes > info.file_size:
-                raise SerializationError(self.path, f"array {name!r} declares more bytes than it holds")
-
-    def _open_npy(self) -> None:
-        with open(self.path, "rb") as f:
-            shape, dtype = _npy_header(f, self.path, "array")
-        self.entries["array"] = Entry("array", shape, dtype)
-
-    # -- reading ----------------------------------------------------------------------------------
     def array(self, name: str) -> np.ndarray:
         """The array stored under ``name`` (an alias reads its stored tensor)."""
         e = self.entries[name]
-        stored = e.alias_of or name
-        if self.format == "safetensors":
-            return self._handle.get_tensor(stored)  # type: ignore[no-any-return]
-        if self.format.startswith("torch"):
-            return self._handle.array(self._records[stored])  # type: ignore[no-any-return]
-        if self.format == "npz":
-            with self._handle.open(self._records[name]) as f:
-                return _npy_read(f, self.path, name)
-        with open(self.path, "rb") as f:
-            return _npy_read(f, self.path, name)
+        return self._ck.read(e.alias_of or name)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every name -> array; aliases get the very same array as the tensor they share."""
@@ -179,9 +80,7 @@ class CheckpointFile:
         return [n for n, e in self.entries.items() if n == root or e.alias_of == root]
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        self._ck.close()
 
     def __enter__(self) -> CheckpointFile:
         return self
@@ -190,26 +89,13 @@ class CheckpointFile:
         self.close()
 
 
-def _npy_header(f: Any, path: str, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    fmt = np.lib.format
+def _np_dtype(name: Any) -> np.dtype:
     try:
-        version = fmt.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(f)
-        else:
-            shape, fortran, dtype = fmt.read_array_header_2_0(f)
-    except (ValueError, SyntaxError, struct.error, EOFError, OSError) as e:
-        raise SerializationError(path, f"array {name!r}: malformed .npy header ({e})") from None
-    if dtype.hasobject:
-        raise SerializationError(path, f"array {name!r} holds Python objects, which would need pickle; refused")
-    return tuple(int(s) for s in shape), dtype
+        return np.dtype(name)
+    except TypeError:
+        import ml_dtypes
 
-
-def _npy_read(f: Any, path: str, name: str) -> np.ndarray:
-    try:
-        return np.lib.format.read_array(f, allow_pickle=False)  # type: ignore[no-any-return]
-    except (ValueError, OSError, EOFError) as e:
-        raise SerializationError(path, f"array {name!r}: {e}") from None
+        return np.dtype(getattr(ml_dtypes, str(name)))
 
 
 def open_file(path: str | os.PathLike[str]) -> CheckpointFile:

@@ -1,0 +1,50 @@
+"""Select dotted tensor names by pattern, for inspection of files (no module needed).
+
+The syntax is the project's pattern language for names: a glob on dotted names where ``*``
+matches within one part, ``**`` across parts (``**.weight`` is every weight at any depth,
+top level included) and ``?`` one character; or a regular expression written ``re:<regex>``
+(full match). Module-type selectors need a model and do not apply to files.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+__all__ = ["compile_pattern", "select_names"]
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """The regular expression of a glob (or ``re:`` regex); ValueError for a bad regex."""
+    if pattern.startswith("re:"):
+        try:
+            return re.compile(pattern[3:])
+        except re.error as e:
+            raise ValueError(f"invalid regular expression {pattern[3:]!r}: {e}") from None
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**.", i):
+            out.append(r"(?:.*\.)?")
+            i += 3
+        elif pattern.startswith(".**", i) and i + 3 == len(pattern):
+            out.append(r"(?:\..*)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append(r"[^.]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append(r"[^.]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def select_names(names: Iterable[str], pattern: str) -> list[str]:
+    """The names (in order) that ``pattern`` matches in full; may be empty."""
+    rx = compile_pattern(pattern)
+    return [n for n in names if rx.fullmatch(n)]
