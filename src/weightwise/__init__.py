@@ -161,6 +161,7 @@ from .ops.reduce import (
     sum,
     var,
 )
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .tensor import Size, Tensor, device
 
 clip = clamp
