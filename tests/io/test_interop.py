@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import weightwise.io as wio
-from weightwise.io import _bridge, safetensors
+from weightwise.io import _bridge
 
 torch = pytest.importorskip("torch")
 st_torch = pytest.importorskip("safetensors.torch")

@@ -13,7 +13,6 @@ import weightwise.io as wio
 from weightwise.io import _bridge, npz, safetensors
 
 
-
 def arr(x: object) -> np.ndarray:
     a = _bridge.as_array(x)
     assert a is not None, f"not a tensor: {type(x).__name__}"

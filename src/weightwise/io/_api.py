@@ -226,7 +226,8 @@ class Checkpoint:
     """
 
     def __init__(self, path: str | os.PathLike[str] | IO[bytes], *, verify: bool = True) -> None:
-        self.path, self._closer = path, None
+        self.path = path
+        self._closer: Any = None
         self.metadata: dict[str, str] = {}
         self.provenance: dict[str, Any] = {}
         self.entries: dict[str, Entry] = {}

@@ -84,7 +84,7 @@ def _npy_from(source: Any, r: IO[bytes], size: int) -> np.ndarray:
     a = np.empty(shape, dt, order="F" if fortran else "C")
     if nbytes == 0:
         return a
-    buf = memoryview(a.reshape(-1, order="A").view(np.uint8))
+    buf = memoryview(a.reshape(-1, order="A").view(np.uint8))  # type: ignore[arg-type]
     tail = head[off:]
     buf[:len(tail)] = tail
     got = len(tail)
@@ -121,7 +121,7 @@ def load_npz(f: str | os.PathLike[str] | IO[bytes], *, max_ratio: int = 64) -> d
                     raise SerializationError(f, f"member {info.filename!r} expands {info.compress_size} "
                                              f"bytes to {info.file_size}: refused (compression bomb?)")
                 with zf.open(info) as r:
-                    out[name] = _npy_from(f"{_name(f)}[{info.filename}]", _Capped(r, info.file_size), info.file_size)
+                    out[name] = _npy_from(f"{_name(f)}[{info.filename}]", _Capped(r, info.file_size), info.file_size)  # type: ignore[arg-type]
     except SerializationError:
         raise
     except _ZIP_ERRORS as e:

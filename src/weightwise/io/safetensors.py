@@ -185,7 +185,7 @@ def _digest(algo: str, buf: Any) -> str:
 
 def _byte_view(a: np.ndarray) -> memoryview:
     """The bytes of a C-contiguous array (ml_dtypes arrays cannot export a typed buffer)."""
-    return memoryview(a.reshape(-1).view(np.uint8))
+    return memoryview(a.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
 
 
 class safe_open:

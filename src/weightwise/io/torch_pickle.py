@@ -42,7 +42,7 @@ class TorchFile:
     def __init__(self, f: str | os.PathLike[str] | IO[bytes], *, mmap: bool = False, verify: bool = True) -> None:
         self.source, self.mmap, self.verify = f, mmap, verify
         self._owned = isinstance(f, (str, os.PathLike))
-        self._f: IO[bytes] = open(f, "rb") if self._owned else f  # type: ignore[arg-type]
+        self._f: IO[bytes] = open(f, "rb") if self._owned else f  # type: ignore[arg-type,assignment]
         self._storages: dict[str, StorageRef] = {}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._map: Any = None
@@ -176,9 +176,9 @@ class TorchFile:
         else:
             arr = np.empty(nbytes, np.uint8)
             self._f.seek(start)
-            if self._f.readinto(memoryview(arr)) != nbytes:  # type: ignore[attr-defined]
+            if self._f.readinto(memoryview(arr)) != nbytes:  # type: ignore[attr-defined,arg-type]
                 raise self.fail(f"record {name!r} is truncated")
-            if self.verify and zlib.crc32(arr) != info.CRC:
+            if self.verify and zlib.crc32(arr) != info.CRC:  # type: ignore[arg-type]
                 raise self.fail(f"record {name!r} is corrupted (CRC-32 mismatch)")
         return arr
 

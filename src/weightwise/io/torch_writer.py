@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _bridge
 from ._atomic import atomic_write
-from ._dtypes import torch_storage_class, to_little_endian
+from ._dtypes import to_little_endian, torch_storage_class
 
 _TORCH_NAME = {v: k for k, v in reversed(list({
     "float32": "<f4", "float64": "<f8", "float16": "<f2", "int64": "<i8", "int32": "<i4",

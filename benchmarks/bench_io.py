@@ -1,0 +1,114 @@
+"""Save/load throughput of weightwise.io against the raw limits and PyTorch, with peak memory.
+
+Run: ``python benchmarks/bench_io.py [--size-mib 512] [--repeat 3]``. Each case runs in a fresh
+subprocess so that its peak resident memory (ru_maxrss) is its own. Prints medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+CASE = r"""
+import json, os, resource, sys, time
+import numpy as np
+case, path, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+n = mib << 20
+n_tensors = 16
+def params():
+    return {f"layer{i}.weight": np.ones(n // 4 // n_tensors, np.float32) for i in range(n_tensors)}
+base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if "save" in case or "write" in case:
+    data = params()
+if "weightwise" in case:
+    import weightwise.io as wio  # imports are not part of the measurement
+t0 = time.perf_counter()
+if case == "raw write+fsync":
+    with open(path, "wb") as f:
+        for a in data.values():
+            f.write(memoryview(a).cast("B"))
+        f.flush(); os.fsync(f.fileno())
+elif case == "raw read":
+    buf = np.empty(os.path.getsize(path), np.uint8)
+    with open(path, "rb") as f:
+        f.readinto(memoryview(buf))
+elif case == "weightwise save":
+    wio.save(data, path)
+elif case == "weightwise load":
+    out = wio.load(path)
+elif case == "weightwise load verify=False":
+    out = wio.load(path, verify=False)
+elif case == "weightwise load mmap (open)":
+    out = wio.load(path, mmap=True, verify=False)
+elif case == "weightwise save .pt":
+    wio.save(data, path, format="torch")
+elif case == "weightwise load .pt":
+    out = wio.load(path)
+elif case == "safetensors.numpy load":
+    import safetensors.numpy as sn
+    out = sn.load_file(path)
+elif case == "safetensors.torch save":
+    import torch, safetensors.torch as stt
+    td = {k: torch.from_numpy(v) for k, v in data.items()}
+    t0 = time.perf_counter(); stt.save_file(td, path)
+elif case == "safetensors.torch load":
+    import torch, safetensors.torch as stt
+    t0 = time.perf_counter(); out = stt.load_file(path)
+elif case == "torch.save":
+    import torch
+    td = {k: torch.from_numpy(v) for k, v in data.items()}
+    t0 = time.perf_counter(); torch.save(td, path)
+elif case == "torch.load":
+    import torch
+    t0 = time.perf_counter(); out = torch.load(path, weights_only=True)
+dt = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"s": dt, "rss_mib": rss / 1024, "base_mib": base_rss / 1024}))
+"""
+
+# (case, file it writes or reads)
+CASES = [
+    ("raw write+fsync", "raw"), ("raw read", "raw"),
+    ("weightwise save", "st"), ("weightwise load", "st"), ("weightwise load verify=False", "st"),
+    ("weightwise load mmap (open)", "st"), ("safetensors.numpy load", "st"),
+    ("safetensors.torch save", "st2"), ("safetensors.torch load", "st2"),
+    ("weightwise save .pt", "pt"), ("weightwise load .pt", "pt"),
+    ("torch.save", "pt2"), ("torch.load", "pt2"),
+]
+
+
+def run(case: str, path: str, mib: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CASE, case, path, str(mib)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--size-mib", type=int, default=512)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    mib = args.size_mib
+    with tempfile.TemporaryDirectory(dir=".") as d:
+        results: dict[str, list[dict[str, float]]] = {}
+        for _ in range(args.repeat):
+            for case, file in CASES:
+                results.setdefault(case, []).append(run(case, os.path.join(d, file), mib))
+    med = {c: statistics.median(r["s"] for r in rs) for c, rs in results.items()}
+    ref = {"save": med["raw write+fsync"], "load": med["raw read"]}
+    print(f"{mib} MiB of float32 parameters, median of {args.repeat}; peak RSS above interpreter start")
+    print(f"{'case':32} {'time s':>8} {'MiB/s':>8} {'vs raw':>7} {'peak MiB':>9}")
+    for case, _ in CASES:
+        kind = "save" if ("save" in case or "write" in case) else "load"
+        rss = max(r["rss_mib"] - r["base_mib"] for r in results[case])
+        t = med[case]
+        print(f"{case:32} {t:8.3f} {mib / t:8.0f} {ref[kind] / t:6.2f}x {rss:9.0f}")
+
+
+if __name__ == "__main__":
+    main()
