@@ -253,7 +253,7 @@ def export(
 
         # Graph outputs.
         graph_outputs = []
-        for i, (n, t) in enumerate(zip(out_names, outputs)):
+        for n, t in zip(out_names, outputs):
             if t.grad_fn is not None:
                 src, dyn = value_of_fn[t.grad_fn], dyn_of_fn[t.grad_fn]
             else:
@@ -278,7 +278,7 @@ def export(
     initializers = []
     for n, p in named:
         if n in used_params and used_params[n] is p:
-            arr = np.ascontiguousarray(p._a)
+            arr = np.asarray(p._a, order="C")
             if export_params:
                 initializers.append(onnx.numpy_helper.from_array(arr, n))
             else:

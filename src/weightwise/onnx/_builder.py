@@ -71,7 +71,7 @@ class GraphBuilder:
             if hit is not None:
                 return hit[0]
         name = self.fresh(f"/{self.scope}/{hint}_output_0" if self.scope else f"{hint}_output_0")
-        tensor = self.onnx.numpy_helper.from_array(np.ascontiguousarray(arr), name)
+        tensor = self.onnx.numpy_helper.from_array(np.array(arr, order="C", copy=True), name)
         node = self.helper.make_node("Constant", [], [name], name=self.fresh(f"{hint}"), value=tensor)
         self.nodes.append(node)
         self._const_names.add(name)

@@ -678,8 +678,6 @@ def _slice(ctx: NodeContext) -> str:
                 dyn_mid[ax] = in_dyn[ax]
         else:
             raise unsupported(ctx, f"index element {type(k).__name__}")
-        if ax in in_dyn and not isinstance(k, slice):
-            pass
         ax += 1
     b = ctx.b
     x = ctx.ins[0]

@@ -80,7 +80,7 @@ def module_scopes(model: Any, scope_of: dict[Any, str]) -> Iterator[None]:
                 outs = flatten_outputs(output)
             except TypeError:
                 return
-            stack = [t.grad_fn for t in outs if t.grad_fn is not None]
+            stack: list[Any] = [t.grad_fn for t in outs if t.grad_fn is not None]
             while stack:
                 fn = stack.pop()
                 if fn in scope_of:
