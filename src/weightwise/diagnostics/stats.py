@@ -147,6 +147,8 @@ def tensor_stats(x: Any, name: str = "") -> TensorStats:
 
 def memory_key(x: Any) -> tuple[Any, ...]:
     """Equal for two tensors that are the same memory (the same tensor, or ``.detach()`` of it)."""
+    if not hasattr(x, "_a") and hasattr(x, "data_ptr"):  # another framework's tensor
+        return (x.data_ptr(), tuple(x.shape), tuple(x.stride()), str(x.dtype))
     a = array_of(x)
     return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
 

@@ -1,0 +1,339 @@
+"""``TrainingMonitor``: watch the parameters and gradients of every layer while a model trains.
+
+Every ``every`` steps (and at the first step) it records, per parameter: statistics of the values
+and of the gradient (mean, std, min, max, L2 norm, fraction of zeros, NaN/Inf counts), the
+update-to-weight ratio ``||W_after - W_before|| / ||W_before||`` of that step, and histograms; per
+ReLU module, the fraction of dead units (zero for every sample of the batch). It raises flags for
+dead ReLUs, vanishing or exploding gradients and NaN/Inf. Records are kept in memory
+(``monitor.records``) and, with ``path``, appended to a JSON Lines file, one record per line.
+
+Cost: between recorded steps the monitor does nothing but count; on a recorded step it makes a
+few NumPy passes over each parameter and gradient, and the step before it copies the weights (to
+measure the update). Histograms use a strided sample of at most ``hist_sample`` elements.
+
+Example::
+
+    monitor = TrainingMonitor(model, optimizer, every=10, path="run.jsonl")
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        monitor.log(loss=loss.item())     # scalars for the next record (optional)
+        optimizer.step()                  # the monitor steps with the optimizer
+    monitor.close()
+    monitor.flags                         # [{"step": 40, "kind": "dead_relu", "name": "1", ...}]
+
+Without an optimizer, call ``monitor.step()`` after each ``optimizer.step()``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from .stats import array_of, memory_key
+
+__all__ = ["TrainingMonitor", "fast_stats"]
+
+_STAT_KEYS = ("mean", "std", "min", "max", "norm", "zeros", "nans", "infs")
+
+
+def fast_stats(a: np.ndarray) -> dict[str, Any]:
+    """mean, std, min, max, L2 norm, fraction of zeros, NaN and Inf counts of an array.
+
+    Floats of 4 bytes or more are summed in their own precision (pairwise summation); the
+    non-finite counts and finite-only statistics are computed only when the sums are not finite.
+    """
+    f = a.reshape(-1)
+    if f.dtype.kind != "f" or f.dtype.itemsize < 4:
+        f = f.astype(np.float32)
+    n = f.size
+    if n == 0:
+        return {"mean": None, "std": None, "min": None, "max": None, "norm": 0.0, "zeros": None,
+                "nans": 0, "infs": 0}
+    total = float(f.sum())
+    sq = float(np.dot(f, f))
+    zeros = 1.0 - int(np.count_nonzero(f)) / n  # NaN and Inf count as non-zero
+    nans = infs = 0
+    if not (math.isfinite(total) and math.isfinite(sq)):
+        nans, infs = int(np.isnan(f).sum()), int(np.isinf(f).sum())
+        f = f[np.isfinite(f)].astype(np.float64)
+        total, sq = float(f.sum()), float(np.dot(f, f))
+    m = f.size
+    if m == 0:
+        return {"mean": None, "std": None, "min": None, "max": None, "norm": None, "zeros": zeros,
+                "nans": nans, "infs": infs}
+    mean = total / m
+    var = max(sq / m - mean * mean, 0.0)
+    return {"mean": mean, "std": math.sqrt(var), "min": float(f.min()), "max": float(f.max()),
+            "norm": math.sqrt(sq), "zeros": zeros, "nans": nans, "infs": infs}
+
+
+def _histogram(a: np.ndarray, lo: Any, hi: Any, bins: int, sample: int) -> dict[str, Any] | None:
+    if lo is None or hi is None:
+        return None
+    f = a.reshape(-1)
+    if f.size > sample:
+        f = f[:: -(-f.size // sample)]
+    if f.dtype.kind != "f" or f.dtype.itemsize < 4:
+        f = f.astype(np.float32)
+    if not np.isfinite(f).all():
+        f = f[np.isfinite(f)]
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, _ = np.histogram(f, bins=bins, range=(lo, hi))
+    return {"range": [lo, hi], "counts": counts.tolist()}
+
+
+class TrainingMonitor:
+    """Record per-layer statistics of parameters, gradients and updates while a model trains.
+
+    Args:
+        model: the ``nn.Module`` being trained.
+        optimizer: optional; when given, the monitor steps each time ``optimizer.step()`` runs
+            and records the learning rates. Without it, call :meth:`step` after each update.
+        every: record every ``every`` steps (and at step 1).
+        path: a JSON Lines file to write records to (created or truncated).
+        bins: histogram bins. hist_sample: at most this many elements per histogram.
+        dead_relu: flag a ReLU when at least this fraction of its units is dead.
+        vanish, explode: flag a gradient whose L2 norm is below / above these.
+    """
+
+    def __init__(self, model: Any, optimizer: Any = None, every: int = 10, path: str | os.PathLike[str] | None = None,
+                 *, bins: int = 30, hist_sample: int = 4096, dead_relu: float = 0.5,
+                 vanish: float = 1e-7, explode: float = 1e3) -> None:
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"TrainingMonitor(): every must be a positive int, got {every!r}")
+        if not hasattr(model, "named_parameters"):
+            raise TypeError(f"TrainingMonitor(): model must be an nn.Module, got {type(model).__name__}")
+        self.model, self.optimizer, self.every = model, optimizer, every
+        self.bins, self.hist_sample = bins, hist_sample
+        self.dead_relu, self.vanish, self.explode = dead_relu, vanish, explode
+        self.step_count = 0
+        self.records: list[dict[str, Any]] = []
+        self.flags: list[dict[str, Any]] = []
+        self.path = os.fspath(path) if path is not None else None
+        self._file = open(self.path, "w", encoding="utf-8") if self.path is not None else None
+        self._scalars: dict[str, Any] = {}
+        self._params = self._collect_params()
+        self._snapshot: dict[str, np.ndarray] = {}
+        self._armed = False
+        self._acts: dict[str, list[Any]] = {}
+        self._handles: list[Any] = []
+        self._restore: Callable[[], None] | None = None
+        self._t0 = time.perf_counter()
+        self._attach_activation_hooks()
+        if optimizer is not None:
+            self._attach_optimizer(optimizer)
+        self._prepare(1)
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _collect_params(self) -> list[tuple[str, Any, list[str]]]:
+        names: dict[tuple[Any, ...], list[str]] = {}
+        first: dict[tuple[Any, ...], Any] = {}
+        for name, p in self.model.named_parameters(remove_duplicate=False):
+            key = memory_key(p)
+            names.setdefault(key, []).append(name)
+            first.setdefault(key, p)
+        return [(ns[0], first[k], ns[1:]) for k, ns in names.items()]
+
+    def _attach_activation_hooks(self) -> None:
+        for name, m in self.model.named_modules():
+            if type(m).__name__ in ("ReLU", "ReLU6"):
+                self._handles.append(m.register_forward_hook(self._relu_hook(name or "<model>")))
+
+    def _relu_hook(self, name: str) -> Callable[..., None]:
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            if not self._armed:
+                return
+            a = array_of(output)
+            alive = (a > 0).reshape(-1, a.shape[-1]).any(axis=0) if a.ndim else np.asarray([a > 0])
+            prev = self._acts.get(name)
+            self._acts[name] = [alive | prev[0] if prev is not None and prev[0].shape == alive.shape else alive]
+        return hook
+
+    def _attach_optimizer(self, optimizer: Any) -> None:
+        register = getattr(optimizer, "register_step_post_hook", None)
+        if callable(register):
+            handle = register(lambda opt, args, kwargs: self.step())
+            self._restore = handle.remove
+            return
+        original = optimizer.step  # no hook API: wrap this instance's step
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            out = original(*args, **kwargs)
+            self.step()
+            return out
+        optimizer.step = step
+        self._restore = lambda: delattr(optimizer, "step")
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _records_at(self, step: int) -> bool:
+        return step == 1 or step % self.every == 0
+
+    def _prepare(self, step: int) -> None:
+        """Before a recorded step: copy the weights (for the update ratio), watch activations."""
+        if not self._records_at(step):
+            return
+        self._snapshot = {name: array_of(p).copy() for name, p, _ in self._params}
+        self._armed = True
+
+    def log(self, **scalars: Any) -> None:
+        """Scalars (``loss=...``) to put in the next record; tensors are converted with ``item()``."""
+        for k, v in scalars.items():
+            self._scalars[k] = float(v.item() if hasattr(v, "item") else v)
+
+    def step(self, loss: Any = None) -> dict[str, Any] | None:
+        """Count one training step (call after ``optimizer.step()``); return the record if one was made."""
+        if loss is not None:
+            self.log(loss=loss)
+        self.step_count += 1
+        rec = None
+        if self._records_at(self.step_count):
+            rec = self._record()
+        self._prepare(self.step_count + 1)
+        return rec
+
+    # -- recording -----------------------------------------------------------------------------------
+    def _record(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        flags: list[dict[str, Any]] = []
+        for name, p, shared in self._params:
+            params[name] = entry = self._param_entry(name, p, shared)
+            self._param_flags(name, entry, flags)
+        acts = {}
+        for name, (alive,) in self._acts.items():
+            dead = 1.0 - float(np.count_nonzero(alive)) / max(alive.size, 1)
+            acts[name] = {"dead_fraction": dead, "units": int(alive.size)}
+            if dead >= self.dead_relu:
+                flags.append(self._flag("dead_relu", name, f"{dead:.0%} of the units of ReLU {name} are dead "
+                                        f"(zero for the whole batch)"))
+        loss = self._scalars.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            flags.append(self._flag("nan", "loss", f"the loss is {loss}"))
+        rec: dict[str, Any] = {"step": self.step_count, "time": time.perf_counter() - self._t0, **self._scalars}
+        if self.optimizer is not None and hasattr(self.optimizer, "param_groups"):
+            rec["lr"] = [float(g.get("lr", float("nan"))) for g in self.optimizer.param_groups]
+        rec.update(params=params, activations=acts, flags=flags)
+        self.records.append(rec)
+        self.flags.extend(flags)
+        self._acts, self._armed, self._scalars = {}, False, {}
+        if self._file is not None:
+            self._file.write(json.dumps(_clean(rec), allow_nan=False) + "\n")
+            self._file.flush()
+        return rec
+
+    def _param_entry(self, name: str, p: Any, shared: list[str]) -> dict[str, Any]:
+        a = array_of(p)
+        ps = fast_stats(a)
+        g = getattr(p, "grad", None)
+        ga = array_of(g) if g is not None else None
+        gs = fast_stats(ga) if ga is not None else None
+        ratio = None
+        before = self._snapshot.get(name)
+        if before is not None and before.shape == a.shape:
+            d = np.subtract(a, before, dtype=np.float32 if a.dtype.itemsize <= 4 else None).reshape(-1)
+            w = before.reshape(-1)
+            wn = math.sqrt(float(np.dot(w, w)))
+            dn = math.sqrt(float(np.dot(d, d)))
+            ratio = dn / wn if wn > 0 else (0.0 if dn == 0 else float("inf"))
+        entry: dict[str, Any] = {
+            "layer": name.rpartition(".")[0], "shape": list(a.shape), "param": ps, "grad": gs,
+            "update_ratio": ratio,
+            "hist": {"param": _histogram(a, ps["min"], ps["max"], self.bins, self.hist_sample),
+                     "grad": _histogram(ga, gs["min"], gs["max"], self.bins, self.hist_sample)
+                     if gs is not None and ga is not None else None},
+        }
+        if shared:
+            entry["shared_with"] = shared
+        return entry
+
+    def _param_flags(self, name: str, e: dict[str, Any], flags: list[dict[str, Any]]) -> None:
+        for part in ("param", "grad"):
+            s = e[part]
+            if s is not None and (s["nans"] or s["infs"]):
+                flags.append(self._flag("nan", name, f"{name} {'gradient' if part == 'grad' else 'values'} "
+                                        f"hold {s['nans']} NaN and {s['infs']} Inf"))
+        g = e["grad"]
+        if g is None or g["norm"] is None:
+            return
+        if g["norm"] < self.vanish:
+            flags.append(self._flag("vanishing_gradient", name, f"gradient norm of {name} is {g['norm']:.3g} "
+                                    f"(< {self.vanish:g})"))
+        elif g["norm"] > self.explode:
+            flags.append(self._flag("exploding_gradient", name, f"gradient norm of {name} is {g['norm']:.3g} "
+                                    f"(> {self.explode:g})"))
+
+    def _flag(self, kind: str, name: str, message: str) -> dict[str, Any]:
+        return {"step": self.step_count, "kind": kind, "name": name, "message": message}
+
+    # -- reading back ------------------------------------------------------------------------------
+    def series(self, name: str, key: str) -> tuple[list[int], list[Any]]:
+        """(steps, values) of ``key`` for parameter ``name``: ``"param.norm"``, ``"grad.std"``,
+        ``"update_ratio"``..."""
+        steps, values = [], []
+        for r in self.records:
+            e = r["params"].get(name)
+            if e is None:
+                continue
+            v: Any = e
+            for k in key.split("."):
+                v = v.get(k) if isinstance(v, dict) else None
+            steps.append(r["step"])
+            values.append(v)
+        return steps, values
+
+    def layer_table(self, record: dict[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+        """Headers and rows (one per parameter) of a record, the latest by default, as data."""
+        rec = record if record is not None else (self.records[-1] if self.records else None)
+        headers = ["parameter", "shape", "mean", "std", "norm", "grad norm", "update/weight", "flags"]
+        if rec is None:
+            return headers, []
+        kinds: dict[str, list[str]] = {}
+        for f in rec["flags"]:
+            kinds.setdefault(f["name"], []).append(f["kind"])
+        rows = []
+        for name, e in rec["params"].items():
+            p, g = e["param"], e["grad"]
+            rows.append([name, e["shape"], p["mean"], p["std"], p["norm"], g["norm"] if g else None,
+                         e["update_ratio"], kinds.get(name, [])])
+        for name, a in rec["activations"].items():
+            rows.append([name + " (ReLU)", [a["units"]], None, None, None, None, None,
+                         [f"dead {a['dead_fraction']:.0%}"] + kinds.get(name, [])])
+        return headers, rows
+
+    def close(self) -> None:
+        """Remove the hooks and close the file (idempotent)."""
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> TrainingMonitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None, NumPy scalars Python numbers."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
