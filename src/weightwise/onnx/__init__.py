@@ -236,7 +236,7 @@ def export(
                         ins.append(leaf_value(t, "Constant"))
                     in_dyn.append(dyn_of_name.get(ins[-1], {}))
             out = out_of[fn]
-            ctx = NodeContext(b, fn, ins, in_dyn, out, array_value, path)
+            ctx = NodeContext(b, fn, ins, in_dyn, out, array_value, path, dyn_of_name)
             b.scope = path
             n_before = len(b.nodes)
             name = conv(ctx)

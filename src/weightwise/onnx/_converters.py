@@ -23,7 +23,9 @@ class NodeContext:
     """What a converter sees of one recorded op."""
 
     def __init__(self, b: GraphBuilder, fn: Any, ins: list[str], in_dyn: list[Dyn], out: Any,
-                 resolve_array: Callable[[np.ndarray, str], str], path: str) -> None:
+                 resolve_array: Callable[[np.ndarray, str], str], path: str,
+                 dyn_of_name: dict[str, Dyn] | None = None) -> None:
+        self._dyn_of_name = dyn_of_name or {}
         self.b = b
         self.fn = fn
         self.ins = ins
@@ -32,6 +34,10 @@ class NodeContext:
         self.out_dyn: Dyn | None = None
         self.resolve_array = resolve_array
         self.path = path
+
+    def index_dyn(self, name: str) -> Dyn:
+        """Dynamic axes of a graph input used as an index array (by its ONNX name)."""
+        return self._dyn_of_name.get(name, {})
 
     @property
     def op_name(self) -> str:
@@ -478,7 +484,7 @@ def _matmul_dyn(ctx: NodeContext) -> Dyn:
     return res
 
 
-@register("MmBackward0", "BmmBackward0", "MatmulBackward", "DotBackward0", "MvBackward0", "UnsafeViewBackward0_matmul")
+@register("MmBackward0", "BmmBackward0", "MatmulBackward", "DotBackward0", "MvBackward0")
 def _matmul(ctx: NodeContext) -> str:
     ctx.out_dyn = _matmul_dyn(ctx)
     return ctx.b.op("MatMul", ctx.ins[:2])
@@ -726,10 +732,13 @@ def _index(ctx: NodeContext) -> str:
         name = ctx.b.const(np.nonzero(idx)[0].astype(np.int64))
     else:
         name = ctx.resolve_array(idx, "index")
+    nidx = 1 if idx.dtype == np.bool_ else idx.ndim
     dyn = {a: s for a, s in ctx.in_dyn[0].items() if a < axis}
+    for a, s in ctx.index_dyn(name).items():
+        dyn[axis + a] = s
     for a, s in ctx.in_dyn[0].items():
         if a > axis:
-            dyn[a - 1 + max(idx.ndim, 1 if idx.dtype == np.bool_ else idx.ndim)] = s
+            dyn[a - 1 + nidx] = s
     ctx.out_dyn = dyn
     return ctx.b.op("Gather", [ctx.ins[0], name], axis=axis)
 
@@ -823,3 +832,80 @@ def _unpack(ctx: NodeContext) -> str:
     part = b.op("Slice", [ctx.ins[0], b.i64([start]), b.i64([start + _prod(shape)]), b.i64([0])])
     ctx.out_dyn = {}
     return b.reshape(part, list(shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer ops recorded as one node (read defensively: tensors may be inputs or kept arguments)
+
+
+def _first_attr(ctx: NodeContext, names: Sequence[str], default: Any = None) -> Any:
+    for n in names:
+        v = getattr(ctx.fn, n, None)
+        if v is not None:
+            return v
+    return default
+
+
+def _operand(ctx: NodeContext, i: int, names: Sequence[str], hint: str) -> str | None:
+    """Input `i` if the node has it, else an array kept on the node under one of `names`."""
+    if len(ctx.ins) > i:
+        return ctx.ins[i]
+    v = _first_attr(ctx, names)
+    if v is None:
+        return None
+    arr = v._a if hasattr(v, "_a") else np.asarray(v)
+    return ctx.resolve_array(arr, hint)
+
+
+@register("NativeLayerNormBackward0")
+def _layer_norm(ctx: NodeContext) -> str:
+    b, dt = ctx.b, ctx.in_dtype()
+    shape = ctx.in_shape()
+    norm = _first_attr(ctx, ("normalized_shape", "norm_shape"))
+    w = _operand(ctx, 1, ("weight",), "weight")
+    bias = _operand(ctx, 2, ("bias",), "bias")
+    if norm is None:
+        if len(ctx.fn.inputs) < 2:
+            raise unsupported(ctx, "the normalized shape is unknown")
+        norm = ctx.fn.inputs[1]._a.shape
+    norm = tuple(int(s) for s in (norm if isinstance(norm, (tuple, list)) else (norm,)))
+    eps = float(_first_attr(ctx, ("eps", "epsilon"), 1e-5))
+    if w is None:
+        w = b.const(np.ones(norm, dtype=dt))
+    ins = [ctx.ins[0], w] + ([bias] if bias is not None else [])
+    ctx.out_dyn = dict(ctx.in_dyn[0])
+    return b.op("LayerNormalization", ins, axis=len(shape) - len(norm), epsilon=eps)
+
+
+@register("NativeBatchNormBackward0", "CudnnBatchNormBackward0")
+def _batch_norm(ctx: NodeContext) -> str:
+    b, dt = ctx.b, ctx.in_dtype()
+    c = ctx.in_shape()[1] if len(ctx.in_shape()) > 1 else 1
+    if _first_attr(ctx, ("training",), False):
+        raise unsupported(ctx, "batch norm with batch statistics (export runs the model in eval mode)")
+    w = _operand(ctx, 1, ("weight",), "weight") or b.const(np.ones(c, dtype=dt))
+    bias = _operand(ctx, 2, ("bias",), "bias") or b.const(np.zeros(c, dtype=dt))
+    mean = _operand(ctx, 3, ("running_mean", "mean"), "running_mean")
+    var = _operand(ctx, 4, ("running_var", "var"), "running_var")
+    if mean is None or var is None:
+        raise unsupported(ctx, "the running statistics are not recorded on the node")
+    eps = float(_first_attr(ctx, ("eps", "epsilon"), 1e-5))
+    ctx.out_dyn = dict(ctx.in_dyn[0])
+    return b.op("BatchNormalization", [ctx.ins[0], w, bias, mean, var], epsilon=eps)
+
+
+@register("EmbeddingBackward0")
+def _embedding(ctx: NodeContext) -> str:
+    idx = _first_attr(ctx, ("indices", "index", "idx", "input"))
+    if idx is None:
+        raise unsupported(ctx, "the indices are not recorded on the node")
+    arr = idx._a if hasattr(idx, "_a") else np.asarray(idx)
+    name = ctx.resolve_array(arr, "indices")
+    ctx.out_dyn = dict(ctx.index_dyn(name))
+    return ctx.b.op("Gather", [ctx.ins[0], name], axis=0)
+
+
+@register("_Dropout", "DropoutBackward0")
+def _dropout(ctx: NodeContext) -> str:
+    ctx.out_dyn = dict(ctx.in_dyn[0])
+    return ctx.b.op("Identity", [ctx.ins[0]])
