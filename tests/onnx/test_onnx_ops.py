@@ -132,6 +132,8 @@ UNARY = {
     "select_neg": lambda x: x[:, -1],
     "none_index": lambda x: x[None, :, 2],
     "ellipsis": lambda x: x[..., 1:3],
+    "none_only": lambda x: x[None],
+    "none_last": lambda x: x[..., None] * 2,
     "index_array": lambda x: x[ww.tensor([2, 0, 2])],
     "index_mask": lambda x: x[:, ww.tensor([True, False, True, True])],
     "gather": lambda x: M.gather(x, 1, ww.tensor([[0, 1], [3, 3], [2, 0]])),
@@ -189,3 +191,10 @@ def test_gelu_opset20_uses_gelu_node():
 
 def test_reductions_opset18_axes_as_inputs():
     check(Fn(lambda x: x.mean(1) + R.amax(x, 1) + x.sum(1)), (X,), opset_version=18)
+
+
+def test_buffer_becomes_initializer():
+    scale = ww.rand(4) + 1
+    model = Fn(lambda x: x * scale, buffers=[("scale", scale)])
+    proto = check(model, (X,))
+    assert [t.name for t in proto.graph.initializer] == ["scale"]
