@@ -248,9 +248,115 @@ def _cmd_convert(args: argparse.Namespace, out: Console) -> int:
 
 # -- demo ------------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace, out: Console) -> int:
-    from ._demo_cli import run_demo
+    from .diagnostics import demo
+    from .diagnostics._text import fmt_float
 
-    return run_demo(args, out)
+    show = not args.quiet and not args.json
+    bar: Any = None
+    result: dict[str, Any] = {"epochs": []}
+    try:
+        for event, data in demo.run(args.out, epochs=args.epochs):
+            if event == "init" and show:
+                out.line(f"Initialised {data['how']}: "
+                         + "; ".join(f"{k} -> {len(v)} tensors" for k, v in data["patterns"].items()))
+            elif event == "summary":
+                result["params"] = data.total_params
+                if show:
+                    headers, rows = data.table()
+                    out.table("Model: the chapter's MLP with a shared hidden layer (8x8 digits -> 10 classes)",
+                              headers, rows, right=[2])
+                    for line in data.totals_lines():
+                        out.line(line)
+            elif event == "progress" and show:
+                bar = bar or _Progress(out, data["steps"])
+                bar.update(data)
+            elif event == "epoch":
+                result["epochs"].append(data)
+                if show:
+                    msg = (f"epoch {data['epoch']}: loss {data['loss']:.4f}, train acc {data['train_acc']:.1%}, "
+                           f"test acc {data['test_acc']:.1%} ({data['seconds']:.1f} s)")
+                    bar.epoch(msg) if bar is not None else out.line(msg)
+            elif event == "trained":
+                if bar is not None:
+                    bar.close()
+                mon = data["monitor"]
+                result.update(test_acc=data["test_acc"], seconds=data["seconds"], steps=data["steps"],
+                              records=len(mon.records), flags=mon.flags)
+                if show:
+                    headers, rows = mon.layer_table()
+                    out.table(f"Per-layer statistics at step {mon.records[-1]['step']} (recorded every "
+                              f"{mon.every} steps by the training monitor)", headers,
+                              [[r[0], "x".join(map(str, r[1]))] + [fmt_float(v) for v in r[2:7]]
+                               + [", ".join(r[7]) or "-"] for r in rows], right=[2, 3, 4, 5, 6])
+                    out.line(f"Trained {data['steps']} steps in {data['seconds']:.1f} s: test accuracy "
+                             f"{data['test_acc']:.1%}; {len(mon.flags)} flag(s)"
+                             + (": " + "; ".join(f["message"] for f in mon.flags[:3]) if mon.flags else ""))
+            elif event == "onnx":
+                result["onnx"] = data
+                if show:
+                    out.line(f"ONNX export checked with onnxruntime on {data['rows']} test images: max |diff| "
+                             f"{data['max_abs_diff']:.1e}" if data["status"] == "ok"
+                             else f"ONNX export {data['status']}: {data['reason']}")
+            elif event == "report":
+                result["report"] = data
+                if show and data["status"] != "ok":
+                    out.line(f"Report skipped: {data['reason']}")
+            elif event == "done":
+                result["files"] = data["files"]
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        out.json(result)
+        return EXIT_OK
+    out.line(f"Everything is in {os.path.abspath(args.out)}:")
+    for label, path in result["files"].items():
+        out.line(f"  {label + ':':13} {path}")
+    out.line(f"Next: weightwise inspect {result['files']['model']} --stats")
+    return EXIT_OK
+
+
+class _Progress:
+    """A progress bar with loss and throughput: rich on a terminal, one line per epoch otherwise."""
+
+    def __init__(self, out: Console, total: int) -> None:
+        self.out, self.total, self.rich = out, total, None
+        if out.rich is not None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.rich = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                                 console=out.rich, transient=False)
+            self.rich.start()
+            self.task = self.rich.add_task("train", total=total, info="")
+        import time
+
+        self._t0 = time.perf_counter()
+
+    def update(self, d: dict[str, Any]) -> None:
+        if self.rich is not None:
+            import time
+
+            rate = d["step"] / max(time.perf_counter() - self._t0, 1e-9)
+            self.rich.update(self.task, completed=d["step"],
+                             info=f"epoch {d['epoch']}/{d['epochs']}  loss {d['loss']:.4f}  {rate:.0f} steps/s")
+
+    def epoch(self, msg: str) -> None:
+        if self.rich is not None:
+            self.rich.console.print(msg, markup=False, highlight=False)
+        else:
+            self.out.line(msg)
+
+    def close(self) -> None:
+        if self.rich is not None:
+            self.rich.stop()
+            self.rich = None
 
 
 # -- plumbing --------------------------------------------------------------------------------------
