@@ -1,3 +1,27 @@
 """`weightwise.nn`: modules, parameters, layers, losses and initialisers (PyTorch's names)."""
 
 from . import functional  # noqa: F401
+from . import init
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .batchnorm import BatchNorm1d
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .dropout import Dropout
+from .flatten import Flatten, Unflatten
+from .lazy import LazyModuleMixin
+from .linear import Bilinear, Identity, LazyLinear, Linear
+from .module import Module
+from .normalization import LayerNorm
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from .sparse import Embedding
+
+try:
+    from .loss import *  # noqa: F403
+except ImportError:  # pragma: no cover - the losses arrive with the training module
+    pass
+
+__all__ = [
+    "BatchNorm1d", "Bilinear", "Buffer", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity",
+    "LayerNorm", "LazyLinear", "LazyModuleMixin", "LeakyReLU", "Linear", "LogSoftmax", "Module", "ModuleDict",
+    "ModuleList", "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential", "SiLU", "Sigmoid",
+    "Softmax", "Tanh", "Unflatten", "UninitializedBuffer", "UninitializedParameter", "functional", "init",
+]

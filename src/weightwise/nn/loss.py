@@ -1,0 +1,3 @@
+"""Loss modules (owned by the training module)."""
+
+__all__: list[str] = []

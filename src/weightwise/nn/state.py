@@ -1,0 +1,220 @@
+"""`state_dict` and `load_state_dict` for `Module`: PyTorch's keys, order and error text.
+
+`load_state_dict` runs in two phases. The plan phase pairs every expected key with its value and
+gathers every problem (missing and unexpected keys, shape mismatches, values that are not
+tensors); only when there is none does the apply phase copy the values, under no-grad, into the
+existing tensors (one `numpy.copyto` each), so a failed load changes nothing and ties survive.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from ..tensor import Tensor
+from .parameter import Parameter, is_lazy
+
+if TYPE_CHECKING:
+    from .module import Module
+
+
+def module_state_dict(module: Module, destination: Any, prefix: str, keep_vars: bool) -> Any:
+    if destination is None:
+        destination = OrderedDict()
+        destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+    _save(module, destination, prefix, keep_vars)
+    return destination
+
+
+def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool) -> Any:
+    from .module import Module
+
+    d = mod.__dict__
+    local_metadata = {"version": mod._version}
+    meta = getattr(dest, "_metadata", None)
+    if meta is not None:
+        meta[prefix[:-1]] = local_metadata
+    for hook in d["_state_dict_pre_hooks"].values():
+        hook(mod, prefix, keep_vars)
+    if type(mod)._save_to_state_dict is Module._save_to_state_dict and type(mod).get_extra_state is Module.get_extra_state:
+        for name, p in d["_parameters"].items():
+            if p is not None:
+                dest[prefix + name] = p if keep_vars or is_lazy(p) else _detach(p)
+        bufs = d["_buffers"]
+        if bufs:
+            nonpersistent = d["_non_persistent_buffers_set"]
+            for name, b in bufs.items():
+                if b is not None and name not in nonpersistent:
+                    dest[prefix + name] = b if keep_vars or is_lazy(b) else _detach(b)
+    else:
+        mod._save_to_state_dict(dest, prefix, keep_vars)
+    for name, child in d["_modules"].items():
+        if child is not None:
+            if type(child).state_dict is Module.state_dict:
+                _save(child, dest, prefix + name + ".", keep_vars)
+            else:
+                child.state_dict(destination=dest, prefix=prefix + name + ".", keep_vars=keep_vars)
+    for hook in d["_state_dict_hooks"].values():
+        r = hook(mod, dest, prefix, local_metadata)
+        if r is not None:
+            dest = r
+    return dest
+
+
+def _detach(t: Tensor) -> Tensor:
+    out = Tensor._make(t._a)
+    out._vc = t._vc
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# load_state_dict
+
+
+def _local_state(mod: Module) -> dict[str, Any]:
+    d = mod.__dict__
+    out = {k: v for k, v in d["_parameters"].items() if v is not None}
+    nonpersistent = d["_non_persistent_buffers_set"]
+    for k, v in d["_buffers"].items():
+        if v is not None and k not in nonpersistent:
+            out[k] = v
+    return out
+
+
+def _has_extra_state(mod: Module) -> bool:
+    from .module import Module
+
+    return type(mod).set_extra_state is not Module.set_extra_state
+
+
+def _expected_shape_error(key: str, value: Any, param: Tensor) -> tuple[str | None, Any]:
+    """Check one value against its tensor; returns (error message or None, value to copy)."""
+    if not isinstance(value, Tensor):
+        return (f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like object '
+                f"from checkpoint but received {type(value)}"), value
+    if is_lazy(param):
+        return None, value
+    if is_lazy(value):
+        return (f'While copying the parameter named "{key}", whose dimensions in the model are '
+                f"{param.shape} and whose dimensions in the checkpoint are <uninitialized>, an "
+                "exception occurred : ('Can\\'t copy an uninitialized parameter',)."), value
+    pshape, vshape = param._a.shape, value._a.shape
+    if len(pshape) == 0 and len(vshape) == 1:
+        value = value[0]
+        vshape = value._a.shape
+    if vshape != pshape:
+        return (f"size mismatch for {key}: copying a param with shape {value.shape} from checkpoint, "
+                f"the shape in current model is {param.shape}."), value
+    return None, value
+
+
+def module_load_state_dict(module: Module, state_dict: Mapping[str, Any], strict: bool, assign: bool) -> Any:
+    from .module import Module, _IncompatibleKeys
+
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+    metadata = getattr(state_dict, "_metadata", None)
+    sd: dict[str, Any] = dict(state_dict)
+    walk = module._walk(remove_duplicate=False)
+    missing: list[str] = []
+    unexpected: list[str] = []
+    errors: list[str] = []
+    plan: list[tuple[Module, str, Tensor, Any]] = []  # (module, name, target, value)
+    extra: list[tuple[Module, Any]] = []
+    for path, mod in walk:
+        prefix = path + "." if path else ""
+        local_metadata = {} if metadata is None else dict(metadata.get(path, {}))
+        if assign:
+            local_metadata["assign_to_params_buffers"] = assign
+        for hook in mod.__dict__["_load_state_dict_pre_hooks"].values():
+            hook(sd, prefix, local_metadata, True, missing, unexpected, errors)
+        if type(mod)._load_from_state_dict is not Module._load_from_state_dict:
+            mod._load_from_state_dict(sd, prefix, local_metadata, True, missing, unexpected, errors)
+        for name, target in _local_state(mod).items():
+            key = prefix + name
+            if key not in sd:
+                missing.append(key)
+                continue
+            err, value = _expected_shape_error(key, sd[key], target)
+            if err is not None:
+                errors.append(err)
+            else:
+                plan.append((mod, name, target, value))
+        if _has_extra_state(mod):
+            key = prefix + "_extra_state"
+            if key in sd:
+                extra.append((mod, sd[key]))
+            else:
+                missing.append(key)
+    unexpected.extend(_unexpected(module, walk, sd))
+    if strict:
+        if unexpected:
+            errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+        if missing:
+            errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+    if errors:
+        raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(module.__class__.__name__, "\n\t".join(errors)))
+    _apply_plan(plan, assign)
+    for mod, value in extra:
+        mod.set_extra_state(value)
+    keys = _IncompatibleKeys(missing, unexpected)
+    for _, mod in walk:
+        for hook in mod.__dict__["_load_state_dict_post_hooks"].values():
+            hook(mod, keys)
+    return keys
+
+
+def _unexpected(root: Module, walk: list[tuple[str, Module]], sd: dict[str, Any]) -> list[str]:
+    """Keys no module claims, ordered like PyTorch (by the module that rejects them, then key)."""
+    order = {path: i for i, (path, _) in reversed(list(enumerate(walk)))}
+    expected: set[str] = set()
+    for path, mod in walk:
+        prefix = path + "." if path else ""
+        expected.update(prefix + k for k in _local_state(mod))
+        if _has_extra_state(mod):
+            expected.add(prefix + "_extra_state")
+    found: list[tuple[int, int, str]] = []
+    for j, key in enumerate(sd):
+        if key in expected:
+            continue
+        mod, path = root, ""
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            kids = mod.__dict__["_modules"]
+            if part in kids:
+                child = kids[part]
+                if child is None or i == len(parts) - 1:
+                    break
+                mod, path = child, (path + "." + part if path else part)
+                continue
+            if part not in _local_state(mod) and not (part == "_extra_state" and _has_extra_state(mod)):
+                found.append((order.get(path, 0), j, key))
+            break
+    found.sort()
+    return [k for _, _, k in found]
+
+
+def _apply_plan(plan: list[tuple[Any, str, Tensor, Any]], assign: bool) -> None:
+    for mod, name, target, value in plan:
+        if is_lazy(target) and not is_lazy(value):
+            target.materialize(value._a.shape, dtype=value._a.dtype)  # type: ignore[attr-defined]
+        if assign:
+            if isinstance(target, Parameter) and not isinstance(value, Parameter):
+                new = Parameter(value, requires_grad=target.requires_grad)
+            elif isinstance(target, Parameter):
+                new = value
+                new.requires_grad = target.requires_grad
+            else:
+                new = value
+            if name in mod._parameters:
+                mod._parameters[name] = new
+            else:
+                mod._buffers[name] = new
+            continue
+        src = value._a
+        dst = target._a
+        if src is not dst:
+            np.copyto(dst, src, casting="unsafe")
+        target._vc[0] += 1
