@@ -1,0 +1,138 @@
+"""The update rules of the optimizers as pure functions over NumPy arrays.
+
+Each rule updates `param` and its state arrays in place with a handful of whole-array ufuncs
+(`out=`), in the order of operations of PyTorch's single-tensor CPU implementation, so the same
+float32 roundings happen and trajectories agree step for step. No rule knows about Tensors,
+parameter groups or autograd; the optimizers in this package only look up state and call them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+    """grad (negated when maximizing) plus weight_decay * param, as a fresh array if changed."""
+    if maximize:
+        grad = np.negative(grad)
+    if weight_decay != 0:
+        decay = param * weight_decay
+        if maximize:
+            np.add(grad, decay, out=grad)
+        else:
+            grad = np.add(grad, decay, out=decay)
+    return grad
+
+
+def sgd(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, *, lr: float,
+        momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool) -> np.ndarray | None:
+    """SGD with optional momentum and Nesterov momentum (Sutskever et al., 2013).
+
+    buf = momentum * buf + (1 - dampening) * g (buf = g at the first step);
+    g = g + momentum * buf (nesterov) or buf; param -= lr * g.
+    Returns the (possibly new) momentum buffer.
+    """
+    g = _decayed_grad(param, grad, weight_decay, maximize)
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = np.array(g, copy=True)
+        else:
+            momentum_buffer *= momentum
+            if dampening == 0:
+                momentum_buffer += g
+            else:
+                momentum_buffer += g * (1 - dampening)
+        if nesterov:
+            g = g + momentum_buffer * momentum
+        else:
+            g = momentum_buffer
+    step = g * lr
+    np.subtract(param, step, out=param)
+    return momentum_buffer
+
+
+def adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+         max_exp_avg_sq: np.ndarray | None, *, step: float, lr: float, beta1: float, beta2: float,
+         eps: float, weight_decay: float, amsgrad: bool, maximize: bool, decoupled_weight_decay: bool) -> None:
+    """Adam (Kingma & Ba, 2015); AdamW when `decoupled_weight_decay` (Loshchilov & Hutter, 2019).
+
+    m = lerp(m, g, 1 - beta1); v = beta2 v + (1 - beta2) g^2;
+    param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    """
+    if decoupled_weight_decay:
+        if weight_decay != 0:
+            param *= 1 - lr * weight_decay
+        g = np.negative(grad) if maximize else grad
+    else:
+        g = _decayed_grad(param, grad, weight_decay, maximize)
+    tmp = np.subtract(g, exp_avg)
+    tmp *= 1 - beta1
+    exp_avg += tmp  # lerp(exp_avg, g, 1 - beta1)
+    np.multiply(g, 1 - beta2, out=tmp)
+    tmp *= g
+    exp_avg_sq *= beta2
+    exp_avg_sq += tmp
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    step_size = lr / bias_correction1
+    if amsgrad:
+        assert max_exp_avg_sq is not None
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        np.sqrt(max_exp_avg_sq, out=tmp)
+    else:
+        np.sqrt(exp_avg_sq, out=tmp)
+    tmp /= bias_correction2_sqrt
+    tmp += eps
+    np.divide(exp_avg, tmp, out=tmp)
+    tmp *= step_size
+    np.subtract(param, tmp, out=param)
+
+
+def rmsprop(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
+            momentum_buffer: np.ndarray | None, *, lr: float, alpha: float, eps: float, weight_decay: float,
+            momentum: float, centered: bool, maximize: bool) -> None:
+    """RMSprop (Hinton, Coursera lecture 6e, 2012); centered form from Graves (2013).
+
+    v = alpha v + (1 - alpha) g^2; avg = sqrt(v - mean_g^2 if centered else v) + eps;
+    buf = momentum buf + g / avg, param -= lr buf (or param -= lr g / avg without momentum).
+    """
+    g = _decayed_grad(param, grad, weight_decay, maximize)
+    tmp = np.multiply(g, 1 - alpha)
+    tmp *= g
+    square_avg *= alpha
+    square_avg += tmp
+    if centered:
+        assert grad_avg is not None
+        np.subtract(g, grad_avg, out=tmp)
+        tmp *= 1 - alpha
+        grad_avg += tmp
+        np.multiply(grad_avg, grad_avg, out=tmp)
+        np.subtract(square_avg, tmp, out=tmp)
+        np.sqrt(tmp, out=tmp)
+    else:
+        np.sqrt(square_avg, out=tmp)
+    tmp += eps
+    if momentum > 0:
+        assert momentum_buffer is not None
+        momentum_buffer *= momentum
+        np.divide(g, tmp, out=tmp)
+        momentum_buffer += tmp
+        np.multiply(momentum_buffer, lr, out=tmp)
+    else:
+        np.divide(g, tmp, out=tmp)
+        tmp *= lr
+    np.subtract(param, tmp, out=param)
+
+
+def adagrad(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *, step: float, lr: float,
+            lr_decay: float, eps: float, weight_decay: float, maximize: bool) -> None:
+    """Adagrad (Duchi et al., 2011): s += g^2; param -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)."""
+    g = _decayed_grad(param, grad, weight_decay, maximize)
+    clr = lr / (1 + (step - 1) * lr_decay)
+    tmp = np.multiply(g, g)
+    state_sum += tmp
+    np.sqrt(state_sum, out=tmp)
+    tmp += eps
+    np.divide(g, tmp, out=tmp)
+    tmp *= clr
+    np.subtract(param, tmp, out=param)
