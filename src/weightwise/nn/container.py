@@ -444,8 +444,13 @@ class ParameterDict(Module):
     def update(self, parameters: Any) -> None:
         if not isinstance(parameters, container_abcs.Iterable):
             raise TypeError("ParametersDict.update should be called with an iterable of key/value pairs, but got " + type(parameters).__name__)
-        if isinstance(parameters, (OrderedDict, ParameterDict, container_abcs.Mapping)):
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
             for key, parameter in parameters.items():
+                self[key] = parameter
+            return
+        if isinstance(parameters, container_abcs.Mapping):
+            # A plain dict is taken in sorted key order, as PyTorch does.
+            for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
             return
         for j, p in enumerate(parameters):

@@ -66,10 +66,17 @@ class Parameter(Tensor):
         return (_rebuild_parameter, (self._a, self.requires_grad))
 
     def __deepcopy__(self, memo: dict) -> Tensor:
+        # As PyTorch: a copy of the values, the same requires_grad, no .grad. Extra attributes
+        # (the __dict__) are deep-copied too, so information attached to a parameter travels.
         if id(self) in memo:
             return memo[id(self)]
-        new = Tensor.__deepcopy__(self, memo)
-        return new
+        import copy
+
+        result = type(self)(Tensor._make(self._a.copy()), self.requires_grad)
+        memo[id(self)] = result
+        for k, v in self.__dict__.items():
+            result.__dict__[k] = copy.deepcopy(v, memo)
+        return result
 
 
 def _rebuild_parameter(a: np.ndarray, requires_grad: bool) -> Parameter:

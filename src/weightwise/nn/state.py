@@ -179,19 +179,18 @@ def _unexpected(root: Module, walk: list[tuple[str, Module]], sd: dict[str, Any]
     for j, key in enumerate(sd):
         if key in expected:
             continue
-        mod, path = root, ""
-        parts = key.split(".")
-        for i, part in enumerate(parts):
+        mod, path, rest = root, "", key
+        while "." in rest:
+            first, rest = rest.split(".", 1)
             kids = mod.__dict__["_modules"]
-            if part in kids:
-                child = kids[part]
-                if child is None or i == len(parts) - 1:
-                    break
-                mod, path = child, (path + "." + part if path else part)
-                continue
-            if part not in _local_state(mod) and not (part == "_extra_state" and _has_extra_state(mod)):
-                found.append((order.get(path, 0), j, key))
-            break
+            if first not in kids:
+                found.append((order.get(path, 0), j, key))  # attributes only live on modules
+                break
+            if kids[first] is None:
+                break  # PyTorch does not descend into an empty slot
+            mod, path = kids[first], (path + "." + first if path else first)
+        else:
+            found.append((order.get(path, 0), j, key))
     found.sort()
     return [k for _, _, k in found]
 
