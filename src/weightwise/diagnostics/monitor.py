@@ -50,6 +50,11 @@ def fast_stats(a: np.ndarray) -> dict[str, Any]:
     Floats of 4 bytes or more are summed in their own precision (pairwise summation); the
     non-finite counts and finite-only statistics are computed only when the sums are not finite.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _fast_stats(a)
+
+
+def _fast_stats(a: np.ndarray) -> dict[str, Any]:
     f = a.reshape(-1)
     if f.dtype.kind != "f" or f.dtype.itemsize < 4:
         f = f.astype(np.float32)
@@ -196,7 +201,8 @@ class TrainingMonitor:
         self.step_count += 1
         rec = None
         if self._records_at(self.step_count):
-            rec = self._record()
+            with np.errstate(over="ignore", invalid="ignore"):
+                rec = self._record()
         self._prepare(self.step_count + 1)
         return rec
 

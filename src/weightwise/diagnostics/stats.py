@@ -110,6 +110,11 @@ def tensor_stats(x: Any, name: str = "") -> TensorStats:
         x: the tensor, any shape and dtype.
         name: the name reported with the figures.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _tensor_stats(x, name)
+
+
+def _tensor_stats(x: Any, name: str) -> TensorStats:
     a = array_of(x)
     shape, dtype, n = tuple(int(s) for s in a.shape), dtype_name(a.dtype), int(a.size)
     if n == 0:
@@ -140,7 +145,7 @@ def tensor_stats(x: Any, name: str = "") -> TensorStats:
         var = float(np.var(f, dtype=np.float64))
     return TensorStats(
         name, shape, dtype, n, mean, math.sqrt(var), float(f.min()), float(f.max()),
-        math.sqrt(sq), 1.0 - (nonzero - nans - infs) / n if (nans or infs) else 1.0 - nonzero / n,
+        math.sqrt(sq), 1.0 - nonzero / n,  # NaN and Inf count as non-zero
         nans, infs,
     )
 
