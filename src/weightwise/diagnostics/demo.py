@@ -74,7 +74,7 @@ def _digits() -> tuple[Any, Any, Any, Any]:
 def _batches(n: int, batch_size: int, generator: Any) -> list[Any]:
     import weightwise
 
-    order = weightwise.randperm(n, generator=generator)
+    order: Any = weightwise.randperm(n, generator=generator)
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 

@@ -195,13 +195,13 @@ def write_report(records: Sequence[dict[str, Any]] | str | os.PathLike[str], pat
         if png_dir is not None:
             os.makedirs(png_dir, exist_ok=True)
             p = os.path.join(png_dir, f"{key}.png")
-            with open(p, "wb") as f:
-                f.write(data)
+            with open(p, "wb") as png_file:
+                png_file.write(data)
             pngs.append(p)
         parts.append(f"<h2>{heading}</h2><img alt='{key}' src='data:image/png;base64,"
                      f"{base64.b64encode(data).decode('ascii')}'>")
     parts.append(f"<p>{len(recs)} records, steps {recs[0]['step'] if recs else '-'} to "
                  f"{recs[-1]['step'] if recs else '-'}.</p></body></html>")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(parts))
+    with open(path, "w", encoding="utf-8") as html_file:
+        html_file.write("".join(parts))
     return {"html": os.fspath(path), "pngs": pngs, "figures": [k for k, _, _ in figures]}
