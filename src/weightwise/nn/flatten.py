@@ -30,14 +30,13 @@ class Unflatten(Module):
 
     def __init__(self, dim: int | str, unflattened_size: Any) -> None:
         super().__init__()
-        if isinstance(dim, int):
-            if not isinstance(unflattened_size, (tuple, list)):
-                raise TypeError(f"unflattened_size must be tuple of ints, but found type {type(unflattened_size).__name__}")
+        if isinstance(unflattened_size, (tuple, list)):
             for idx, elem in enumerate(unflattened_size):
                 if not isinstance(elem, int):
-                    raise TypeError(f"unflattened_size must be tuple of ints, but found element of type {type(elem).__name__} at pos {idx}")
+                    raise TypeError(f"unflattened_size must be tuple of ints, but found element of type "
+                                    f"{type(elem).__name__} at pos {idx}")
         else:
-            raise TypeError(f"invalid argument type for dim parameter: {type(dim).__name__} (named dims are not supported)")
+            raise TypeError(f"unflattened_size must be a tuple of ints, but found type {type(unflattened_size).__name__}")
         self.dim = dim
         self.unflattened_size = unflattened_size
 

@@ -47,7 +47,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if max_norm is not None:
         with no_grad():
             rows = np.unique(idx)
-            norms = np.linalg.norm(weight._a[rows], ord=norm_type, axis=1)
+            # PyTorch: the row norm in the weight's dtype, the scale in double, applied in the dtype.
+            norms = np.linalg.norm(weight._a[rows], ord=norm_type, axis=1).astype(np.float64)
             scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(weight._a.dtype)
             weight._a[rows] *= scale[:, None]
             weight._vc[0] += 1
@@ -92,7 +93,9 @@ class BilinearBackward(Function):
     def backward(self, g: np.ndarray) -> tuple:
         g1 = np.einsum("...o,oij,...j->...i", g, self.w, self.x2)
         g2 = np.einsum("...o,oij,...i->...j", g, self.w, self.x1)
-        gw = np.einsum("...o,...i,...j->oij", g, self.x1, self.x2)
+        x1 = self.x1.reshape(-1, self.x1.shape[-1])  # (B, in1)
+        x2 = self.x2.reshape(-1, self.x2.shape[-1])  # (B, in2)
+        gw = np.einsum("bo,bi,bj->oij", g.reshape(-1, g.shape[-1]), x1, x2)
         out = (g1, g2, gw)
         if self.has_b:
             out += (g.reshape(-1, g.shape[-1]).sum(0),)

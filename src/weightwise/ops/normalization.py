@@ -13,7 +13,7 @@ from ..tensor import Tensor
 class NativeLayerNormBackward0(Function):
     """y = (x - mean) * rstd * w + b over the last `k` dims; inputs (x, weight?, bias?)."""
 
-    saved_inputs = (0, 1)
+    saved_inputs = (0,)
 
     def forward(self, x: np.ndarray, *wb: np.ndarray, k: int, eps: float, has_w: bool, has_b: bool) -> np.ndarray:
         axes = tuple(range(x.ndim - k, x.ndim))
@@ -67,7 +67,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
 class NativeBatchNormBackward0(Function):
     """Batch norm over dims (0, 2, ...) of x (N, C, *); inputs (x, weight?, bias?)."""
 
-    saved_inputs = (0, 1)
+    saved_inputs = (0,)
 
     def forward(self, x: np.ndarray, *wb: np.ndarray, mean: np.ndarray, invstd: np.ndarray,
                 training: bool, has_w: bool, has_b: bool) -> np.ndarray:
@@ -110,7 +110,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if training:
         size = x.size // x.shape[1] if x.ndim > 1 and x.shape[1] else x.size
         if size == 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}")
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
     axes = (0,) + tuple(range(2, x.ndim))
     if training:
         mean = x.mean(axis=axes)
