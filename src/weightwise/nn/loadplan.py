@@ -149,7 +149,7 @@ class LoadPlan:
         self._state: OrderedDict[str, Any] = OrderedDict()
         self._keys: dict[str, str] = {}   # model name -> file key
         self._provenance: dict[str, Any] = {}
-        self._fingerprint: list[tuple[str, int]] = []
+        self._fingerprint: list[tuple[str, Any]] = []  # the objects themselves (ids can be reused)
         self.applied = False
 
     @property
@@ -211,8 +211,9 @@ class LoadPlan:
         if not self.ok:
             raise RuntimeError(f"LoadPlan.apply(): cannot load into {type(self.model).__name__}:\n\t"
                                + "\n\t".join(self.problems))
-        now = [(n, id(p)) for n, p in self.model.state_dict(keep_vars=True).items()]
-        if now != self._fingerprint:
+        now = list(self.model.state_dict(keep_vars=True).items())
+        if len(now) != len(self._fingerprint) or any(
+                n != n0 or p is not p0 for (n, p), (n0, p0) in zip(now, self._fingerprint)):
             raise RuntimeError("LoadPlan.apply(): the model's parameters or buffers changed since "
                                "the plan was made; call plan_load() again")
         result = self.model.load_state_dict(self._state, strict=self.strict)
@@ -288,7 +289,7 @@ def plan_load(model: Module, state_dict_or_path: Mapping[str, Any] | str | os.Pa
     plan = LoadPlan(model, desc, strict)
     plan._provenance = file_prov
     own = model.state_dict(keep_vars=True)
-    plan._fingerprint = [(n, id(p)) for n, p in own.items()]
+    plan._fingerprint = list(own.items())
     params = dict(model.named_parameters(remove_duplicate=False))
 
     # 1. rename file keys
