@@ -64,7 +64,9 @@ class Console:
         if self.rich is not None:
             import rich.table
 
-            t = rich.table.Table(title=title, title_justify="left", header_style="bold")
+            if title:
+                self.line(title)
+            t = rich.table.Table(header_style="bold")
             for i, h in enumerate(headers):
                 t.add_column(h, justify="right" if i in right else "left", no_wrap=i == 0)
             for r in rows:

@@ -75,7 +75,7 @@ def test_inspect_filter_by_pattern(cli, files) -> None:
     r = cli("inspect", str(files["pt"]), "--filter", "**.bias", "--json")
     assert r.returncode == 0, r.stderr
     assert [t["name"] for t in json.loads(r.stdout)["tensors"]] == ["0.bias", "2.bias", "4.bias", "6.bias"]
-    rx = cli("inspect", str(files["pt"]), "--filter", r"re:[02]\.weight", "--json")
+    rx = cli("inspect", str(files["pt"]), "--filter", r"re:^[02]\.weight$", "--json")
     assert [t["name"] for t in json.loads(rx.stdout)["tensors"]] == ["0.weight", "2.weight"]
     none = cli("inspect", str(files["pt"]), "--filter", "decoder.*")
     assert none.returncode == 2 and none.stdout == ""

@@ -1,9 +1,11 @@
 """Select dotted tensor names by pattern, for inspection of files (no module needed).
 
-The syntax is the project's pattern language for names: a glob on dotted names where ``*``
-matches within one part, ``**`` across parts (``**.weight`` is every weight at any depth,
-top level included) and ``?`` one character; or a regular expression written ``re:<regex>``
-(full match). Module-type selectors need a model and do not apply to files.
+The syntax is the project's pattern language (:mod:`weightwise.nn.select`) for names: a glob on
+dotted names where ``*`` matches within one part, ``**`` across parts (``**.weight`` is every
+weight at any depth, top level included) and ``?`` one character; or a regular expression
+written ``re:<regex>`` (searched in the name). Module-type selectors need a model and do not
+apply to files. The patterns are compiled by ``weightwise.nn.select`` itself, so that files and
+models select alike; the local compiler below is only a fallback.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def select_names(names: Iterable[str], pattern: str) -> list[str]:
-    """The names (in order) that ``pattern`` matches in full; may be empty."""
-    rx = compile_pattern(pattern)
-    return [n for n in names if rx.fullmatch(n)]
+    """The names (in order) that ``pattern`` matches; may be empty. ValueError for a bad regex."""
+    names = list(names)
+    try:
+        from ..nn.select import _Pattern
+    except ImportError:
+        rx = compile_pattern(pattern)
+        search = pattern.startswith("re:")
+        return [n for n in names if (rx.search(n) if search else rx.fullmatch(n))]
+    hits = _Pattern(pattern, "--filter").match_all(names, [None] * len(names), None)  # type: ignore[arg-type]
+    return [n for n, hit in zip(names, hits) if hit]

@@ -38,37 +38,33 @@ def build_model() -> Any:
 
 
 def initialise(model: Any) -> dict[str, Any]:
-    """Weights Xavier-uniform, biases zero: by pattern where the pattern language exists."""
+    """Weights Xavier-uniform, biases zero, by pattern (``nn.select.init_``) where it exists."""
     from ..nn import init
 
     rules = {"**.weight": init.xavier_uniform_, "**.bias": init.zeros_}
-    by_pattern = getattr(init, "init_by_pattern", None) or getattr(init, "apply_init", None)
-    if callable(by_pattern):
-        report = by_pattern(model, rules)
-        matched = getattr(report, "matched", report)
-        return {"how": "by pattern", "patterns": {k: list(v) for k, v in dict(matched).items()}
-                if isinstance(matched, dict) else {k: [] for k in rules}}
+    try:
+        from ..nn.select import init_
+    except ImportError:
+        init_ = None
+    if init_ is not None:
+        report = init_(model, rules)
+        return {"how": "by pattern", "patterns": {k: list(v) for k, v in report.assigned.items()},
+                "report": str(report)}
     names: dict[str, list[str]] = {k: [] for k in rules}
     for name, p in model.named_parameters():  # a shared layer is initialised once
         key = "**.weight" if name.endswith("weight") else "**.bias"
         rules[key](p)
         names[key].append(name)
-    return {"how": "by name suffix (pattern API not available)", "patterns": names}
+    return {"how": "by name suffix (the pattern API is not available)", "patterns": names, "report": ""}
 
 
 def _digits() -> tuple[Any, Any, Any, Any]:
     try:
-        data = importlib.import_module("weightwise.data")
-        load = data.load_digits
-    except (ImportError, AttributeError):
+        from ..data import digits_split
+    except ImportError:
         raise RuntimeError("the digits data set is not available in this installation "
-                           "(weightwise.data.load_digits is missing); reinstall weightwise") from None
-    d = load()
-    if isinstance(d, dict):
-        return d["X_train"], d["y_train"], d["X_test"], d["y_test"]
-    if hasattr(d, "X_train"):
-        return d.X_train, d.y_train, d.X_test, d.y_test
-    return tuple(d)  # type: ignore[return-value]
+                           "(weightwise.data.digits_split is missing); reinstall weightwise") from None
+    return digits_split()  # type: ignore[no-any-return]
 
 
 def _batches(n: int, batch_size: int, generator: Any) -> list[Any]:
@@ -87,7 +83,7 @@ def _accuracy(model: Any, x: Any, y: Any) -> float:
 
 
 def run(out: str | os.PathLike[str] = "weightwise-demo", epochs: int = 8, seed: int = 0,
-        batch_size: int = 32, lr: float = 0.05) -> Iterator[tuple[str, Any]]:
+        batch_size: int = 32, lr: float = 0.02) -> Iterator[tuple[str, Any]]:
     """Build, initialise, summarise, train while monitoring, save, export and report."""
     import weightwise
 
