@@ -29,12 +29,15 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import inspect
 import math
 import threading
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor
@@ -48,6 +51,7 @@ __all__ = ["provenance", "record_default_init", "record_init", "set_provenance",
 F = TypeVar("F", bound=Callable[..., Any])
 
 _depth = threading.local()
+_MT_STATE_BYTES = 624 * 4 + 4  # numpy's mt19937_state: uint32 key[624]; int pos
 
 
 def state_hash(generator: Any = None) -> str:
@@ -56,7 +60,17 @@ def state_hash(generator: Any = None) -> str:
     Reads the state only; no number is drawn.
     """
     gen = generator if generator is not None else _random.default_generator
-    raw = gen.get_state().tobytes()
+    engine = getattr(gen, "_engine", None)
+    raw: bytes | None = None
+    if isinstance(engine, np.random.MT19937):
+        try:  # the raw MT19937 struct (624 uint32 words and the position): no Python dict built
+            raw = ctypes.string_at(engine.ctypes.state_address, _MT_STATE_BYTES)
+            raw += repr((getattr(gen, "_fresh", None), getattr(gen, "_next_float_normal", None),
+                         getattr(gen, "_next_double_normal", None))).encode()
+        except (AttributeError, TypeError, ValueError):
+            raw = None
+    if raw is None:
+        raw = np.asarray(gen.get_state()).tobytes()
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
@@ -108,6 +122,15 @@ def record_init(fn: F) -> F:
     except (TypeError, ValueError):
         sig = None
     name = getattr(fn, "__name__", type(fn).__name__)
+    # Parameters after the tensor, when all are plain with defaults (every nn.init function).
+    simple: list[str] | None = None
+    defaults: dict[str, Any] = {}
+    if sig is not None:
+        ps = list(sig.parameters.values())
+        plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        if ps and all(p.kind in plain and p.default is not inspect.Parameter.empty for p in ps[1:]):
+            simple = [p.name for p in ps[1:] if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+            defaults = {p.name: p.default for p in ps[1:]}
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -121,7 +144,14 @@ def record_init(fn: F) -> F:
         tensor = args[0] if args else kwargs.get("tensor")
         bound_args: dict[str, Any] = {}
         gen_arg = None
-        if sig is not None:
+        if simple is not None and len(args) <= len(simple) + 1 and all(k in defaults for k in kwargs):
+            merged = dict(defaults)  # the fast path: plain positional-or-keyword parameters
+            merged.update(zip(simple, args[1:]))
+            merged.update(kwargs)
+            if merged.get("generator") is not None:
+                gen_arg = merged["generator"]
+            bound_args = {k: _jsonable(v) for k, v in merged.items() if k != "generator"}
+        elif sig is not None:
             try:
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
