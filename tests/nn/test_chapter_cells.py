@@ -90,7 +90,7 @@ def test_cell10_to_13_initialisers() -> None:
         net, _ = _net(torch, nn)
 
         def init_normal(m: Any) -> None:
-            if type(m) == nn.Linear:
+            if type(m) == nn.Linear:  # noqa: E721 (the chapter's code)
                 nn.init.normal_(m.weight, mean=0, std=0.01)
                 nn.init.zeros_(m.bias)
 
@@ -98,7 +98,7 @@ def test_cell10_to_13_initialisers() -> None:
         print(net[0].weight.data[0], net[0].bias.data[0])
 
         def init_constant(m: Any) -> None:
-            if type(m) == nn.Linear:
+            if type(m) == nn.Linear:  # noqa: E721 (the chapter's code)
                 nn.init.constant_(m.weight, 1)
                 nn.init.zeros_(m.bias)
 
@@ -106,11 +106,11 @@ def test_cell10_to_13_initialisers() -> None:
         print(net[0].weight.data[0], net[0].bias.data[0])
 
         def xavier(m: Any) -> None:
-            if type(m) == nn.Linear:
+            if type(m) == nn.Linear:  # noqa: E721 (the chapter's code)
                 nn.init.xavier_uniform_(m.weight)
 
         def init_42(m: Any) -> None:
-            if type(m) == nn.Linear:
+            if type(m) == nn.Linear:  # noqa: E721 (the chapter's code)
                 nn.init.constant_(m.weight, 42)
 
         net[0].apply(xavier)
@@ -119,7 +119,7 @@ def test_cell10_to_13_initialisers() -> None:
         print(net[2].weight.data)
 
         def my_init(m: Any) -> None:
-            if type(m) == nn.Linear:
+            if type(m) == nn.Linear:  # noqa: E721 (the chapter's code)
                 print("Init", *[(name, param.shape) for name, param in m.named_parameters()][0])
                 nn.init.uniform_(m.weight, -10, 10)
                 m.weight.data *= m.weight.data.abs() >= 5

@@ -280,6 +280,7 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
             return
+        m: Any
         for j, m in enumerate(modules):
             if not isinstance(m, container_abcs.Iterable):
                 raise TypeError("ModuleDict update sequence element #" + str(j) + " should be Iterable; is" + type(m).__name__)
@@ -453,6 +454,7 @@ class ParameterDict(Module):
             for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
             return
+        p: Any
         for j, p in enumerate(parameters):
             if not isinstance(p, container_abcs.Iterable):
                 raise TypeError("ParameterDict update sequence element #" + str(j) + " should be Iterable; is" + type(p).__name__)

@@ -31,6 +31,7 @@ class RemovableHandle:
     def __init__(self, hooks_dict: Any, *, extra_dict: Any = None) -> None:
         self.hooks_dict_ref = weakref.ref(hooks_dict)
         self.id = next(RemovableHandle.next_id)
+        extra: tuple[Any, ...]
         if extra_dict is None:
             extra = ()
         elif isinstance(extra_dict, (list, tuple)):
@@ -67,7 +68,7 @@ def add_hook(hooks: OrderedDict, hook: Callable, prepend: bool, extra: Any = Non
 class _Pack(Function):
     """Concatenate several tensors (flattened) into one array; its backward is the hook point."""
 
-    def forward(self, *arrays: np.ndarray, state: Any) -> np.ndarray:
+    def forward(self, *arrays: np.ndarray, state: Any) -> np.ndarray:  # type: ignore[override]
         self.state = state
         self.shapes = [a.shape for a in arrays]
         return np.concatenate([a.reshape(-1) for a in arrays]) if arrays else np.zeros(0)

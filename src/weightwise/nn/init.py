@@ -170,7 +170,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     centre = tuple(s // 2 for s in sizes[2:])
     for g in range(groups):
         for d in range(min_dim):
-            out[(g * out_chans_per_grp + d, d, *centre)] = 1
+            out[(g * out_chans_per_grp + d, d) + centre] = 1
     with no_grad():
         return _write(tensor, out)
 

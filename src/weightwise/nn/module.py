@@ -10,8 +10,8 @@ under every path, as in PyTorch. `apply` visits children first.
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
-from typing import Any, Callable, Iterator, Mapping, NamedTuple
+from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator, Mapping
 
 from .. import _dtype
 from ..autograd import no_grad
@@ -46,14 +46,15 @@ def _addindent(s_: str, num_spaces: int) -> str:
     return first + "\n" + "\n".join((num_spaces * " ") + line for line in s)
 
 
-class _IncompatibleKeys(NamedTuple):
-    missing_keys: list[str]
-    unexpected_keys: list[str]
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What `load_state_dict` returns: the missing and the unexpected keys."""
+
+    __slots__ = ()
 
     def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
-        return f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+        return super().__repr__()
 
     __str__ = __repr__
 
@@ -440,17 +441,22 @@ class Module:
                        remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
         """The generic walker: (dotted name, member) over this module (and descendants)."""
         modules = self._walk(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        out: list[tuple[str, Any]] = []
         memo: set[int] = set()
         for module_prefix, module in modules:
+            members = get_members_fn(module)
+            if not members:
+                continue
             base = module_prefix + "." if module_prefix else ""
-            for k, v in get_members_fn(module):
+            for k, v in members:
                 if v is None:
                     continue
                 if remove_duplicate:
                     if id(v) in memo:
                         continue
                     memo.add(id(v))
-                yield base + k, v
+                out.append((base + k, v))
+        return iter(out)
 
     def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter); a tensor shared by several modules is listed once (first name)."""
@@ -571,7 +577,7 @@ class Module:
                         done[id(param)] = new
                     params[key] = new  # type: ignore[assignment]
                 bufs = mod._buffers
-                for key, buf in bufs.items():
+                for buf in bufs.values():
                     if buf is None or is_lazy(buf):
                         continue
                     if id(buf) not in done:

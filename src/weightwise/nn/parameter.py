@@ -57,10 +57,10 @@ class Parameter(Tensor):
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
         _init_from(self, data, requires_grad)
 
-    def __repr__(self, *, tensor_contents: Any = None) -> str:
+    def __repr__(self, *, tensor_contents: Any = None) -> str:  # type: ignore[override]
         return "Parameter containing:\n" + Tensor.__repr__(self)
 
-    __str__ = __repr__
+    __str__ = __repr__  # type: ignore[assignment]
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return (_rebuild_parameter, (self._a, self.requires_grad))
@@ -107,6 +107,8 @@ class UninitializedTensorMixin:
     """Shared behaviour of uninitialised parameters and buffers: no shape until `materialize`."""
 
     cls_to_become: type = Tensor
+    _a: np.ndarray
+    requires_grad: bool
 
     def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
         """Give the tensor its shape (uninitialised values) and turn it into `cls_to_become`."""
@@ -130,7 +132,7 @@ class UninitializedTensorMixin:
     def dim(self) -> int:
         raise RuntimeError(_UNINIT_MSG)
 
-    def __repr__(self, *, tensor_contents: Any = None) -> str:
+    def __repr__(self, *, tensor_contents: Any = None) -> str:  # type: ignore[override]
         return f"<{self.__class__.__name__}>"
 
     __str__ = __repr__
@@ -143,7 +145,7 @@ class UninitializedTensorMixin:
         return new
 
 
-class UninitializedParameter(UninitializedTensorMixin, Parameter):
+class UninitializedParameter(UninitializedTensorMixin, Parameter):  # type: ignore[misc]
     """A parameter whose shape is not known yet (lazy modules); becomes a `Parameter`.
 
     Every use of its shape or values before the owning module's first call raises.
@@ -156,7 +158,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
         Parameter.__init__(self, Tensor._make(np.empty((0,), dtype=dt.np)), requires_grad)
 
 
-class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):  # type: ignore[misc]
     """A buffer whose shape is not known yet (lazy modules); becomes a plain `Tensor`."""
 
     cls_to_become = Tensor

@@ -21,16 +21,17 @@ if TYPE_CHECKING:
 
 
 def module_state_dict(module: Module, destination: Any, prefix: str, keep_vars: bool) -> Any:
+    from .module import Module
+
     if destination is None:
         destination = OrderedDict()
         destination._metadata = OrderedDict()  # type: ignore[attr-defined]
-    _save(module, destination, prefix, keep_vars)
-    return destination
+    plain = (Module._save_to_state_dict, Module.get_extra_state, Module.state_dict)
+    return _save(module, destination, prefix, keep_vars, plain, {})
 
 
-def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool) -> Any:
-    from .module import Module
-
+def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool, plain: tuple, fast: dict) -> Any:
+    """PyTorch's recursive `state_dict`, with the common case (no overrides) inlined."""
     d = mod.__dict__
     local_metadata = {"version": mod._version}
     meta = getattr(dest, "_metadata", None)
@@ -38,7 +39,12 @@ def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool) -> Any:
         meta[prefix[:-1]] = local_metadata
     for hook in d["_state_dict_pre_hooks"].values():
         hook(mod, prefix, keep_vars)
-    if type(mod)._save_to_state_dict is Module._save_to_state_dict and type(mod).get_extra_state is Module.get_extra_state:
+    cls = type(mod)
+    is_fast = fast.get(cls)
+    if is_fast is None:
+        is_fast = fast[cls] = (cls._save_to_state_dict is plain[0] and cls.get_extra_state is plain[1],
+                               cls.state_dict is plain[2])
+    if is_fast[0]:
         for name, p in d["_parameters"].items():
             if p is not None:
                 dest[prefix + name] = p if keep_vars or is_lazy(p) else _detach(p)
@@ -52,10 +58,12 @@ def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool) -> Any:
         mod._save_to_state_dict(dest, prefix, keep_vars)
     for name, child in d["_modules"].items():
         if child is not None:
-            if type(child).state_dict is Module.state_dict:
-                _save(child, dest, prefix + name + ".", keep_vars)
+            child_prefix = prefix + name + "."
+            kind = fast.get(type(child))
+            if (kind is not None and kind[1]) or type(child).state_dict is plain[2]:
+                _save(child, dest, child_prefix, keep_vars, plain, fast)
             else:
-                child.state_dict(destination=dest, prefix=prefix + name + ".", keep_vars=keep_vars)
+                child.state_dict(destination=dest, prefix=child_prefix, keep_vars=keep_vars)
     for hook in d["_state_dict_hooks"].values():
         r = hook(mod, dest, prefix, local_metadata)
         if r is not None:
@@ -64,9 +72,12 @@ def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool) -> Any:
 
 
 def _detach(t: Tensor) -> Tensor:
-    out = Tensor._make(t._a)
+    out = _make(t._a)
     out._vc = t._vc
     return out
+
+
+_make = Tensor._make
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,6 +100,15 @@ def _has_extra_state(mod: Module) -> bool:
     return type(mod).set_extra_state is not Module.set_extra_state
 
 
+def _apply_one(target: Tensor, value: Tensor) -> None:
+    """Copy one value into a tensor that may be an uninitialised (lazy) parameter."""
+    if is_lazy(target) and not is_lazy(value):
+        target.materialize(value._a.shape, dtype=value._a.dtype)  # type: ignore[attr-defined]
+    if value._a is not target._a:
+        np.copyto(target._a, value._a, casting="unsafe")
+    target._vc[0] += 1
+
+
 def _expected_shape_error(key: str, value: Any, param: Tensor) -> tuple[str | None, Any]:
     """Check one value against its tensor; returns (error message or None, value to copy)."""
     if not isinstance(value, Tensor):
@@ -102,12 +122,16 @@ def _expected_shape_error(key: str, value: Any, param: Tensor) -> tuple[str | No
                 "exception occurred : ('Can\\'t copy an uninitialized parameter',)."), value
     pshape, vshape = param._a.shape, value._a.shape
     if len(pshape) == 0 and len(vshape) == 1:
-        value = value[0]
+        value = value[0]  # type: ignore[index]
         vshape = value._a.shape
     if vshape != pshape:
         return (f"size mismatch for {key}: copying a param with shape {value.shape} from checkpoint, "
                 f"the shape in current model is {param.shape}."), value
     return None, value
+
+
+_MISSING = object()
+_PLAIN = (Tensor, Parameter)
 
 
 def module_load_state_dict(module: Module, state_dict: Mapping[str, Any], strict: bool, assign: bool) -> Any:
@@ -123,32 +147,48 @@ def module_load_state_dict(module: Module, state_dict: Mapping[str, Any], strict
     errors: list[str] = []
     plan: list[tuple[Module, str, Tensor, Any]] = []  # (module, name, target, value)
     extra: list[tuple[Module, Any]] = []
+    used: set[str] = set()
+    base_load = Module._load_from_state_dict
     for path, mod in walk:
+        d = mod.__dict__
         prefix = path + "." if path else ""
-        local_metadata = {} if metadata is None else dict(metadata.get(path, {}))
-        if assign:
-            local_metadata["assign_to_params_buffers"] = assign
-        for hook in mod.__dict__["_load_state_dict_pre_hooks"].values():
-            hook(sd, prefix, local_metadata, True, missing, unexpected, errors)
-        if type(mod)._load_from_state_dict is not Module._load_from_state_dict:
-            mod._load_from_state_dict(sd, prefix, local_metadata, True, missing, unexpected, errors)
-        for name, target in _local_state(mod).items():
-            key = prefix + name
-            if key not in sd:
-                missing.append(key)
-                continue
-            err, value = _expected_shape_error(key, sd[key], target)
-            if err is not None:
-                errors.append(err)
-            else:
-                plan.append((mod, name, target, value))
+        if d["_load_state_dict_pre_hooks"] or type(mod)._load_from_state_dict is not base_load:
+            local_metadata = {} if metadata is None else dict(metadata.get(path, {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            for hook in d["_load_state_dict_pre_hooks"].values():
+                hook(sd, prefix, local_metadata, True, missing, unexpected, errors)
+            if type(mod)._load_from_state_dict is not base_load:
+                mod._load_from_state_dict(sd, prefix, local_metadata, True, missing, unexpected, errors)
+        nonpersistent = d["_non_persistent_buffers_set"]
+        for group in (d["_parameters"], d["_buffers"]):
+            for name, target in group.items():
+                if target is None or (group is not d["_parameters"] and name in nonpersistent):
+                    continue
+                key = prefix + name
+                value = sd.get(key, _MISSING)
+                if value is _MISSING:
+                    missing.append(key)
+                    continue
+                used.add(key)
+                if (type(value) in _PLAIN and type(target) in _PLAIN
+                        and value._a.shape == target._a.shape):
+                    plan.append((mod, name, target, value))  # the common case, checked inline
+                    continue
+                err, value = _expected_shape_error(key, value, target)
+                if err is not None:
+                    errors.append(err)
+                else:
+                    plan.append((mod, name, target, value))
         if _has_extra_state(mod):
             key = prefix + "_extra_state"
             if key in sd:
+                used.add(key)
                 extra.append((mod, sd[key]))
             else:
                 missing.append(key)
-    unexpected.extend(_unexpected(module, walk, sd))
+    if len(used) != len(sd):
+        unexpected.extend(_unexpected(walk, sd, used))
     if strict:
         if unexpected:
             errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
@@ -166,15 +206,10 @@ def module_load_state_dict(module: Module, state_dict: Mapping[str, Any], strict
     return keys
 
 
-def _unexpected(root: Module, walk: list[tuple[str, Module]], sd: dict[str, Any]) -> list[str]:
+def _unexpected(walk: list[tuple[str, Module]], sd: dict[str, Any], expected: set[str]) -> list[str]:
     """Keys no module claims, ordered like PyTorch (by the module that rejects them, then key)."""
     order = {path: i for i, (path, _) in reversed(list(enumerate(walk)))}
-    expected: set[str] = set()
-    for path, mod in walk:
-        prefix = path + "." if path else ""
-        expected.update(prefix + k for k in _local_state(mod))
-        if _has_extra_state(mod):
-            expected.add(prefix + "_extra_state")
+    root = walk[0][1]
     found: list[tuple[int, int, str]] = []
     for j, key in enumerate(sd):
         if key in expected:
@@ -196,24 +231,27 @@ def _unexpected(root: Module, walk: list[tuple[str, Module]], sd: dict[str, Any]
 
 
 def _apply_plan(plan: list[tuple[Any, str, Tensor, Any]], assign: bool) -> None:
+    if not assign:
+        copyto = np.copyto
+        for _, _, target, value in plan:
+            if type(target) in _PLAIN:
+                dst, src = target._a, value._a
+                if src is not dst:
+                    copyto(dst, src, casting="unsafe")
+                target._vc[0] += 1
+            else:
+                _apply_one(target, value)
+        return
     for mod, name, target, value in plan:
-        if is_lazy(target) and not is_lazy(value):
-            target.materialize(value._a.shape, dtype=value._a.dtype)  # type: ignore[attr-defined]
-        if assign:
-            if isinstance(target, Parameter) and not isinstance(value, Parameter):
-                new = Parameter(value, requires_grad=target.requires_grad)
-            elif isinstance(target, Parameter):
-                new = value
-                new.requires_grad = target.requires_grad
-            else:
-                new = value
-            if name in mod._parameters:
-                mod._parameters[name] = new
-            else:
-                mod._buffers[name] = new
-            continue
-        src = value._a
-        dst = target._a
-        if src is not dst:
-            np.copyto(dst, src, casting="unsafe")
-        target._vc[0] += 1
+        # assign=True: take the loaded tensor itself (a Parameter where a Parameter was).
+        if isinstance(target, Parameter) and not isinstance(value, Parameter):
+            new = Parameter(value, requires_grad=target.requires_grad)
+        elif isinstance(target, Parameter):
+            new = value
+            new.requires_grad = target.requires_grad
+        else:
+            new = value
+        if name in mod._parameters:
+            mod._parameters[name] = new
+        else:
+            mod._buffers[name] = new

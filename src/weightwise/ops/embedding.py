@@ -73,7 +73,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         noise = _random.default_generator._bernoulli_scalar(input._a.shape, 1 - p, dt)
         noise = noise / dt.type(1 - p)
     t = Tensor._make(noise)
-    return input.mul_(t) if inplace else input * t
+    return input.mul_(t) if inplace else input.mul(t)
 
 
 class BilinearBackward(Function):
@@ -96,10 +96,9 @@ class BilinearBackward(Function):
         x1 = self.x1.reshape(-1, self.x1.shape[-1])  # (B, in1)
         x2 = self.x2.reshape(-1, self.x2.shape[-1])  # (B, in2)
         gw = np.einsum("bo,bi,bj->oij", g.reshape(-1, g.shape[-1]), x1, x2)
-        out = (g1, g2, gw)
         if self.has_b:
-            out += (g.reshape(-1, g.shape[-1]).sum(0),)
-        return out
+            return g1, g2, gw, g.reshape(-1, g.shape[-1]).sum(0)
+        return g1, g2, gw
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -15,7 +15,7 @@ class NativeLayerNormBackward0(Function):
 
     saved_inputs = (0,)
 
-    def forward(self, x: np.ndarray, *wb: np.ndarray, k: int, eps: float, has_w: bool, has_b: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, *wb: np.ndarray, k: int, eps: float, has_w: bool, has_b: bool) -> np.ndarray:  # type: ignore[override]
         axes = tuple(range(x.ndim - k, x.ndim))
         self.axes, self.has_w, self.has_b = axes, has_w, has_b
         mean = x.mean(axis=axes, keepdims=True)
@@ -69,8 +69,8 @@ class NativeBatchNormBackward0(Function):
 
     saved_inputs = (0,)
 
-    def forward(self, x: np.ndarray, *wb: np.ndarray, mean: np.ndarray, invstd: np.ndarray,
-                training: bool, has_w: bool, has_b: bool) -> np.ndarray:
+    def forward(self, x: np.ndarray, *wb: np.ndarray, mean: np.ndarray, invstd: np.ndarray,  # type: ignore[override]
+                training: bool, has_w: bool, has_b: bool) -> np.ndarray:  # type: ignore[override]
         shape = (1, -1) + (1,) * (x.ndim - 2)
         self.axes = (0,) + tuple(range(2, x.ndim))
         self.shape, self.training, self.has_w, self.has_b = shape, training, has_w, has_b
