@@ -280,10 +280,10 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
             return
-        m: Any
-        for j, m in enumerate(modules):
-            if not isinstance(m, container_abcs.Iterable):
-                raise TypeError("ModuleDict update sequence element #" + str(j) + " should be Iterable; is" + type(m).__name__)
+        for j, item in enumerate(modules):
+            if not isinstance(item, container_abcs.Iterable):
+                raise TypeError("ModuleDict update sequence element #" + str(j) + " should be Iterable; is" + type(item).__name__)
+            m: Any = item
             if not len(m) == 2:
                 raise ValueError("ModuleDict update sequence element #" + str(j) + " has length " + str(len(m)) + "; 2 is required")
             self[m[0]] = m[1]
@@ -454,10 +454,10 @@ class ParameterDict(Module):
             for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
             return
-        p: Any
-        for j, p in enumerate(parameters):
-            if not isinstance(p, container_abcs.Iterable):
-                raise TypeError("ParameterDict update sequence element #" + str(j) + " should be Iterable; is" + type(p).__name__)
+        for j, item in enumerate(parameters):
+            if not isinstance(item, container_abcs.Iterable):
+                raise TypeError("ParameterDict update sequence element #" + str(j) + " should be Iterable; is" + type(item).__name__)
+            p: Any = item
             if not len(p) == 2:
                 raise ValueError("ParameterDict update sequence element #" + str(j) + " has length " + str(len(p)) + "; 2 is required")
             self[p[0]] = p[1]
