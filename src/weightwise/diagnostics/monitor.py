@@ -92,6 +92,7 @@ def _histogram(a: np.ndarray, lo: Any, hi: Any, bins: int, sample: int) -> dict[
         f = f[np.isfinite(f)]
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
+    bins = min(bins, max(4, math.ceil(math.sqrt(a.size))))  # a 10-element bias gets 4 bins, not 30
     counts, _ = np.histogram(f, bins=bins, range=(lo, hi))
     return {"range": [lo, hi], "counts": counts.tolist()}
 
