@@ -168,14 +168,18 @@ def _short(v: Any, n: int = 100) -> str:
 
 
 def _provenance_text(v: Any) -> str:
-    if isinstance(v, dict):
-        fn = v.get("fn") or v.get("name") or v.get("init") or "?"
-        args = v.get("args") or v.get("kwargs") or {}
-        extra = {k: x for k, x in v.items() if k not in ("fn", "name", "init", "args", "kwargs")}
-        arg_text = ", ".join(f"{k}={x}" for k, x in args.items()) if isinstance(args, dict) else str(args)
-        tail = "  " + ", ".join(f"{k}={x}" for k, x in extra.items()) if extra else ""
-        return _short(f"{fn}({arg_text}){tail}", 140)
-    return _short(v, 140)
+    """``xavier_uniform_(gain=1.0)  seed 0, state 1a2b...`` from a provenance record."""
+    if not isinstance(v, dict):
+        return _short(v, 140)
+    fn = v.get("fn") or v.get("name") or "?"
+    args = v.get("args") or {}
+    arg_text = ", ".join(f"{k}={x}" for k, x in args.items()) if isinstance(args, dict) else str(args)
+    tail = []
+    if v.get("seed") is not None:
+        tail.append(f"seed {v['seed']}")
+    if v.get("offset"):
+        tail.append(f"generator state {v['offset']}")
+    return _short(f"{fn}({arg_text})" + ("  " + ", ".join(tail) if tail else ""), 140)
 
 
 # -- diff ------------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def test_inspect_weightwise_file_json_with_stats(cli, files) -> None:
     assert rep["totals"] == {"names": 3, "stored": 2, "parameters": 15, "nbytes": 60, "by_dtype": {"float32": 15}}
     assert rep["metadata"]["note"] == "hello"
     assert rep["provenance"]["enc.weight"]["fn"] == "arange"
+    text = cli("inspect", str(files["ww"])).stdout
+    assert "note: hello" in text and "enc.weight: arange()" in text
     kept = next(t for t in rep["tensors"] if t["alias_of"] is None and t["count"] == 12)
     a = np.arange(12, dtype=np.float64)
     s = kept["stats"]

@@ -42,10 +42,11 @@ def initialise(model: Any) -> dict[str, Any]:
     from ..nn import init
 
     rules = {"**.weight": init.xavier_uniform_, "**.bias": init.zeros_}
+    init_: Any = None
     try:
         from ..nn.select import init_
     except ImportError:
-        init_ = None
+        pass
     if init_ is not None:
         report = init_(model, rules)
         return {"how": "by pattern", "patterns": {k: list(v) for k, v in report.assigned.items()},
@@ -137,7 +138,8 @@ def run(out: str | os.PathLike[str] = "weightwise-demo", epochs: int = 8, seed: 
 
     files["model"] = os.path.join(out, "model.safetensors")
     files["checkpoint"] = os.path.join(out, "checkpoint.safetensors")
-    wio.save(model.state_dict(), files["model"])
+    meta = {"provenance": _provenance(model)}
+    wio.save(model.state_dict(), files["model"], metadata=meta)
     wio.save_checkpoint(files["checkpoint"], model=model, optimizer=opt, step=step)
     yield "saved", {"model": files["model"], "checkpoint": files["checkpoint"]}
 
@@ -152,6 +154,15 @@ def run(out: str | os.PathLike[str] = "weightwise-demo", epochs: int = 8, seed: 
         files["plots"] = os.path.join(out, "plots")
     yield "report", rep
     yield "done", {"out": out, "files": files}
+
+
+def _provenance(model: Any) -> dict[str, Any]:
+    """How each parameter was initialised (every name of a tied one), where nn records it."""
+    try:
+        from ..nn.provenance import provenance
+    except ImportError:
+        return {}
+    return provenance(model, remove_duplicate=False)
 
 
 def _onnx(model: Any, x: Any, path: str) -> dict[str, Any]:
