@@ -118,11 +118,11 @@ def test_manual_step_without_optimizer() -> None:
     assert mon.records[1]["params"]["0.weight"]["update_ratio"] == 0.0  # nothing changed the weights
 
 
-def test_flags_dead_relu_vanishing_exploding_and_nan() -> None:
+def test_flags_dead_relu_vanishing_exploding_and_nan(tmp_path) -> None:
     net = _tiny()
     with torch.no_grad():
         net[0].bias.fill_(-100.0)  # every unit dead: gradients of layer 0 vanish
-    mon = TrainingMonitor(net, every=1)
+    mon = TrainingMonitor(net, every=1, path=tmp_path / "nan.jsonl")
     net(torch.from_numpy(X)).sum().backward()
     rec = mon.step()
     kinds = {(f["kind"], f["name"]) for f in rec["flags"]}
@@ -141,6 +141,8 @@ def test_flags_dead_relu_vanishing_exploding_and_nan() -> None:
     assert ("nan", "2.bias") in kinds and ("nan", "loss") in kinds
     assert rec["params"]["2.bias"]["param"]["nans"] == 1
     mon.close()
+    last = json.loads((tmp_path / "nan.jsonl").read_text().splitlines()[-1])  # strict JSON, no NaN
+    assert last["loss"] is None and last["params"]["2.bias"]["param"]["mean"] is None
 
 
 def test_fast_stats_edge_cases() -> None:

@@ -83,3 +83,11 @@ def test_report_is_one_self_contained_html(records, tmp_path) -> None:
             assert data == f.read()
         assert _pixels(data).std() > 0.05
     assert "&lt;model &amp; text&gt;" in html and "http" not in html.replace("http-equiv", "")
+
+
+def test_missing_matplotlib_gives_a_clear_message(records, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"pip install 'weightwise\[plot\]'"):
+        plots.plot_norms(records[0])
