@@ -68,8 +68,8 @@ def adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: n
     tmp = np.subtract(g, exp_avg)
     tmp *= 1 - beta1
     exp_avg += tmp  # lerp(exp_avg, g, 1 - beta1)
-    np.multiply(g, 1 - beta2, out=tmp)
-    tmp *= g
+    np.square(g, out=tmp)
+    tmp *= 1 - beta2
     exp_avg_sq *= beta2
     exp_avg_sq += tmp
     bias_correction1 = 1 - beta1**step
@@ -81,10 +81,10 @@ def adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: n
         np.sqrt(max_exp_avg_sq, out=tmp)
     else:
         np.sqrt(exp_avg_sq, out=tmp)
-    tmp /= bias_correction2_sqrt
-    tmp += eps
+    # m / (sqrt(v) / c + eps) == m / (sqrt(v) + eps c) * c with c = sqrt(1 - beta2^t): one pass fewer.
+    tmp += eps * bias_correction2_sqrt
     np.divide(exp_avg, tmp, out=tmp)
-    tmp *= step_size
+    tmp *= step_size * bias_correction2_sqrt
     np.subtract(param, tmp, out=param)
 
 
