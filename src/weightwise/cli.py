@@ -208,8 +208,12 @@ def _cmd_diff(args: argparse.Namespace, out: Console) -> int:
     if rep["ties_differ"]:
         out.line("tie groups differ (which names share one tensor)")
     n_equal = sum(t["equal"] for t in rep["tensors"])
-    out.line(("same: " if rep["same"] else "different: ") + f"{n_equal} of {len(rep['tensors'])} common tensors equal"
-             + (f" (atol={args.atol}, rtol={args.rtol})" if args.atol or args.rtol else ""))
+    parts = [f"{n_equal} of {len(rep['tensors'])} comparable tensors equal"
+             + (f" (atol={args.atol}, rtol={args.rtol})" if args.atol or args.rtol else "")]
+    for key, what in (("changed", "shape/dtype changes"), ("only_in_a", "only in A"), ("only_in_b", "only in B")):
+        if rep[key]:
+            parts.append(f"{len(rep[key])} {what}")
+    out.line(("same: " if rep["same"] else "different: ") + "; ".join(parts))
     return status
 
 
