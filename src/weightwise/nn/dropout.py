@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ops.embedding import dropout
+from ..ops.dropout import dropout
 from ..tensor import Tensor
 from .module import Module
 

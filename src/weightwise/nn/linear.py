@@ -8,7 +8,7 @@ from typing import Any
 from .. import _dtype
 from ..autograd import no_grad
 from ..creation import empty
-from ..ops.embedding import bilinear
+from ..ops.bilinear import bilinear
 from ..tensor import Tensor
 from . import init
 from .functional import linear
