@@ -17,10 +17,11 @@ from .. import _dtype
 from ..autograd import no_grad
 from ..tensor import Tensor, check_device
 from . import _state
+from ._state import register_module_forward_hook, register_module_forward_pre_hook
 from .hooks import BackwardHook, RemovableHandle, add_hook
 from .parameter import Buffer, Parameter, is_lazy
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_hook", "register_module_forward_pre_hook"]
 
 
 def _typename(obj: Any) -> str:
