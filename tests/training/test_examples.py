@@ -89,3 +89,18 @@ def test_loss_modules_match_torch():
     assert list(cw.state_dict()) == list(ct.state_dict()) == ["weight"]
     with pytest.raises(ValueError, match="avg is not a valid value for reduction"):
         nn.MSELoss(reduction="avg")
+
+
+def test_param_groups_from_patterns_drive_the_optimizer():
+    from weightwise.nn.select import param_groups
+
+    ww.manual_seed(0)
+    shared = nn.Linear(8, 8)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1))
+    opt = optim.SGD(param_groups(net, [{"params": "**.bias", "weight_decay": 0.0}, {"params": "**"}]),
+                    lr=0.1, weight_decay=1e-2)
+    assert [len(g["params"]) for g in opt.param_groups] == [3, 3]  # the tied layer counted once
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.0, 1e-2]
+    nn.MSELoss()(net(ww.rand(2, 4)), ww.rand(2, 1)).backward()
+    opt.step()
+    assert opt.state_dict()["param_groups"][1]["params"] == [3, 4, 5]
