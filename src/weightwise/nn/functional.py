@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import random as _random
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu, silu, softplus
-from ..ops.elementwise import mul, sigmoid, tanh
+from ..ops.dropout import dropout
+from ..ops.elementwise import sigmoid, tanh
 from ..ops.linalg import linear
 from ..ops.loss import (
     binary_cross_entropy,
@@ -41,28 +41,6 @@ def relu_(input: Tensor) -> Tensor:
 
 def _unused(*args: Any) -> None:  # pragma: no cover - placeholder keeps Any imported for extensions
     return None
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability `p` and scale the rest by 1 / (1 - p) (Srivastava et al., 2014).
-
-    The mask is `bernoulli_(1 - p)` from the default generator, then `input * mask` (MulBackward0),
-    as PyTorch does on the CPU, so the same seed zeroes the same elements.
-    """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    a = input._a
-    if p == 1.0:
-        noise = np.zeros_like(a)
-    else:
-        noise = _random.default_generator._bernoulli_scalar(a.shape, 1.0 - p, a.dtype)
-        noise /= a.dtype.type(1.0 - p)
-    mask = Tensor._make(noise)
-    if inplace:
-        return input.mul_(mask)
-    return mul(input, mask)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
