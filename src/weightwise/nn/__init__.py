@@ -14,6 +14,13 @@ from .normalization import LayerNorm
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .sparse import Embedding
 
+# Beyond PyTorch: visible ties, one pattern language, load plans, provenance. The modules keep
+# their names (`nn.select.init_`, `nn.provenance.provenance`); the main entry points are here too.
+from . import loadplan, provenance, select, ties
+from .loadplan import LoadPlan, plan_load
+from .select import Selector, freeze, param_groups, unfreeze
+from .ties import tie, tie_groups, tied_with, untie
+
 try:
     from .loss import *  # noqa: F403
 except ImportError:  # pragma: no cover - the losses arrive with the training module
@@ -24,4 +31,6 @@ __all__ = [
     "LayerNorm", "LazyLinear", "LazyModuleMixin", "LeakyReLU", "Linear", "LogSoftmax", "Module", "ModuleDict",
     "ModuleList", "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential", "SiLU", "Sigmoid",
     "Softmax", "Tanh", "Unflatten", "UninitializedBuffer", "UninitializedParameter", "functional", "init",
+    "LoadPlan", "plan_load", "Selector", "freeze", "param_groups", "unfreeze", "tie", "tie_groups", "tied_with", "untie",
+    "loadplan", "provenance", "select", "ties",
 ]
