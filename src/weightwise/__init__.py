@@ -213,7 +213,7 @@ def get_rng_state() -> Tensor:
     """The default generator's state as a uint8 tensor (the same 5056 bytes as PyTorch's)."""
     return Tensor._make(random.get_rng_state())
 
-from . import diagnostics, io, nn, onnx, optim, utils  # noqa: E402
+from . import data, diagnostics, io, nn, onnx, optim, utils  # noqa: E402
 from .diagnostics import TrainingMonitor, summary  # noqa: E402
 from .io import SerializationError, load, save  # noqa: E402
 

@@ -21,10 +21,9 @@ from .loadplan import LoadPlan, plan_load
 from .select import Selector, freeze, param_groups, unfreeze
 from .ties import tie, tie_groups, tied_with, untie
 
-try:
-    from .loss import *  # noqa: F403
-except ImportError:  # pragma: no cover - the losses arrive with the training module
-    pass
+from . import utils
+from .loss import *  # noqa: F403
+from .loss import __all__ as _loss_all
 
 __all__ = [
     "BatchNorm1d", "Bilinear", "Buffer", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity",
@@ -34,3 +33,4 @@ __all__ = [
     "LoadPlan", "plan_load", "Selector", "freeze", "param_groups", "unfreeze", "tie", "tie_groups", "tied_with", "untie",
     "loadplan", "provenance", "select", "ties",
 ]
+__all__ += _loss_all + ["utils"]
