@@ -26,6 +26,10 @@ class GraphBuilder:
         self._used: set[str] = set()
         self._const_cache: dict[tuple, tuple[str, np.ndarray]] = {}
         self._const_names: set[str] = set()
+        # The op being converted: (grad_fn name, class name, module path, module class name).
+        self.owner: tuple[str, str, str, str] = ("", "", "", "")
+        # Every constant asked for, in order, with its owner (for the trace check).
+        self.const_log: list[tuple[tuple[str, str, str, str], np.ndarray]] = []
 
     # ---------------------------------------------------------------------------- names
     def reserve(self, name: str) -> str:
@@ -64,6 +68,7 @@ class GraphBuilder:
         arr = np.asarray(value, dtype=dtype)
         if arr.dtype == np.float64 and dtype is None and not isinstance(value, np.ndarray):
             arr = arr.astype(np.float32)
+        self.const_log.append((self.owner, arr))
         key = None
         if arr.size <= 64:
             key = (arr.dtype.str, arr.shape, arr.tobytes())

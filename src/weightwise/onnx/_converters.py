@@ -24,8 +24,11 @@ class NodeContext:
 
     def __init__(self, b: GraphBuilder, fn: Any, ins: list[str], in_dyn: list[Dyn], out: Any,
                  resolve_array: Callable[[np.ndarray, str], str], path: str,
-                 dyn_of_name: dict[str, Dyn] | None = None) -> None:
+                 dyn_of_name: dict[str, Dyn] | None = None, module: Any = None,
+                 resolve_tensor: Callable[[Any, str], str] | None = None) -> None:
         self._dyn_of_name = dyn_of_name or {}
+        self.module = module  # the innermost module whose forward recorded the node (or None)
+        self.resolve_tensor = resolve_tensor
         self.b = b
         self.fn = fn
         self.ins = ins
@@ -57,11 +60,21 @@ class NodeContext:
     def out_dtype(self) -> np.dtype:
         return self.out._a.dtype
 
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments the node's `apply` got (kept during the trace)."""
+        return getattr(self.fn, "_onnx_kw", None) or {}
+
     def attr(self, name: str) -> Any:
+        """An attribute the node keeps, else the keyword argument of its `apply`."""
         try:
             return getattr(self.fn, name)
         except AttributeError:
-            raise unsupported(self, f"the recorded node has no attribute '{name}'") from None
+            pass
+        kw = self.kwargs
+        if name in kw:
+            return kw[name]
+        raise unsupported(self, f"the recorded node has no attribute or argument '{name}'")
 
 
 class OnnxExporterError(RuntimeError):
@@ -73,7 +86,7 @@ class UnsupportedOperatorError(OnnxExporterError):
 
 
 def unsupported(ctx: NodeContext, why: str = "") -> UnsupportedOperatorError:
-    where = f" in module '{ctx.path}'" if ctx.path else ""
+    where = f" in module '{ctx.path}' ({type(ctx.module).__name__})" if ctx.path else ""
     msg = f"weightwise.onnx.export: unsupported operator '{ctx.op_name}'{where}"
     return UnsupportedOperatorError(msg + (f": {why}" if why else ""))
 
@@ -754,52 +767,16 @@ def _gather(ctx: NodeContext) -> str:
 # Tensor-scalar arithmetic (one-input nodes with the number as an argument)
 
 
-def _recover_scalar(ctx: NodeContext, sub: bool) -> Any:
-    """The number of `x + s` / `x - s` when the node did not keep it: from the example arrays.
-
-    The candidate is read where |x| is smallest (least rounding) and accepted only if it
-    reproduces the recorded output exactly.
-    """
-    s = getattr(ctx.fn, "s", None)
-    if s is not None:
-        return s
-    a = np.asarray(ctx.fn.inputs[0]._a)
-    out = np.asarray(ctx.out._a)
-    if a.size == 0:
-        return 0
-    fa = a.reshape(-1)
-    fo = out.reshape(-1)
-    finite = np.isfinite(fa) & np.isfinite(fo)
-    if not finite.any():
-        raise unsupported(ctx, "cannot recover the scalar operand from non-finite example values")
-    k = int(np.argmin(np.where(finite, np.abs(fa.astype(np.float64)), np.inf)))
-    diff = fo[k].astype(np.float64) - fa[k].astype(np.float64)
-    cand = np.asarray(-diff if sub else diff, dtype=out.dtype)
-    tries = [cand]
-    if out.dtype.kind == "f":
-        lo = hi = cand
-        for _ in range(4):
-            lo = np.nextafter(lo, np.asarray(-np.inf, out.dtype))
-            hi = np.nextafter(hi, np.asarray(np.inf, out.dtype))
-            tries += [hi, lo]
-    with np.errstate(all="ignore"):
-        for c in tries:
-            got = a - c if sub else a + c
-            if np.array_equal(got[finite.reshape(a.shape)], out[finite.reshape(a.shape)]):
-                return c
-    raise unsupported(ctx, "cannot recover the scalar operand of the recorded node")
-
-
 @register("_AddScalar")
 def _add_scalar(ctx: NodeContext) -> str:
-    s = _recover_scalar(ctx, sub=False)
-    return ctx.b.op("Add", [ctx.ins[0], ctx.b.scalar(s, ctx.out_dtype)])
+    # NOTE: the core's _AddScalar/_SubScalar do not keep their number on the node; it is read
+    # from the keyword arguments kept during the trace (`ctx.attr` falls back to them).
+    return ctx.b.op("Add", [ctx.ins[0], ctx.b.scalar(ctx.attr("s"), ctx.out_dtype)])
 
 
 @register("_SubScalar")
 def _sub_scalar(ctx: NodeContext) -> str:
-    s = _recover_scalar(ctx, sub=True)
-    return ctx.b.op("Sub", [ctx.ins[0], ctx.b.scalar(s, ctx.out_dtype)])
+    return ctx.b.op("Sub", [ctx.ins[0], ctx.b.scalar(ctx.attr("s"), ctx.out_dtype)])
 
 
 @register("_MulScalar")
@@ -838,71 +815,83 @@ def _unpack(ctx: NodeContext) -> str:
 # Layer ops recorded as one node (read defensively: tensors may be inputs or kept arguments)
 
 
-def _first_attr(ctx: NodeContext, names: Sequence[str], default: Any = None) -> Any:
-    for n in names:
-        v = getattr(ctx.fn, n, None)
-        if v is not None:
-            return v
-    return default
-
-
-def _operand(ctx: NodeContext, i: int, names: Sequence[str], hint: str) -> str | None:
-    """Input `i` if the node has it, else an array kept on the node under one of `names`."""
-    if len(ctx.ins) > i:
-        return ctx.ins[i]
-    v = _first_attr(ctx, names)
-    if v is None:
-        return None
-    arr = v._a if hasattr(v, "_a") else np.asarray(v)
-    return ctx.resolve_array(arr, hint)
-
-
 @register("NativeLayerNormBackward0")
 def _layer_norm(ctx: NodeContext) -> str:
+    """Inputs (x, weight?, bias?); `k` trailing dims and `eps` are arguments of the node."""
     b, dt = ctx.b, ctx.in_dtype()
     shape = ctx.in_shape()
-    norm = _first_attr(ctx, ("normalized_shape", "norm_shape"))
-    w = _operand(ctx, 1, ("weight",), "weight")
-    bias = _operand(ctx, 2, ("bias",), "bias")
-    if norm is None:
-        if len(ctx.fn.inputs) < 2:
-            raise unsupported(ctx, "the normalized shape is unknown")
-        norm = ctx.fn.inputs[1]._a.shape
-    norm = tuple(int(s) for s in (norm if isinstance(norm, (tuple, list)) else (norm,)))
-    eps = float(_first_attr(ctx, ("eps", "epsilon"), 1e-5))
-    if w is None:
-        w = b.const(np.ones(norm, dtype=dt))
-    ins = [ctx.ins[0], w] + ([bias] if bias is not None else [])
+    k = int(ctx.attr("k"))
+    has_w, has_b = bool(ctx.attr("has_w")), bool(ctx.attr("has_b"))
+    w = ctx.ins[1] if has_w else b.const(np.ones(shape[len(shape) - k:], dtype=dt))
+    bias = [ctx.ins[2 if has_w else 1]] if has_b else []
     ctx.out_dyn = dict(ctx.in_dyn[0])
-    return b.op("LayerNormalization", ins, axis=len(shape) - len(norm), epsilon=eps)
+    return b.op("LayerNormalization", [ctx.ins[0], w] + bias, axis=len(shape) - k, epsilon=float(ctx.attr("eps")))
+
+
+def _bn_stat(module: Any, name: str, want: np.ndarray) -> Any:
+    """The module's running statistic `name` if it is the tensor the node used."""
+    t = getattr(module, name, None)
+    a = getattr(t, "_a", None)
+    if a is None or a.shape != want.shape or not np.array_equal(a.astype(want.dtype), want):
+        return None
+    return t
 
 
 @register("NativeBatchNormBackward0", "CudnnBatchNormBackward0")
 def _batch_norm(ctx: NodeContext) -> str:
+    """Inputs (x, weight?, bias?); the statistics (`mean`, `invstd`) are arguments of the node.
+
+    In a BatchNorm module whose running statistics are the ones used, one BatchNormalization
+    node on the named buffers; otherwise (x - mean) * invstd * w + b with the statistics folded.
+    """
     b, dt = ctx.b, ctx.in_dtype()
-    c = ctx.in_shape()[1] if len(ctx.in_shape()) > 1 else 1
-    if _first_attr(ctx, ("training",), False):
+    shape = ctx.in_shape()
+    if len(shape) < 2:
+        raise unsupported(ctx, f"batch norm of a {len(shape)}-D input")
+    if bool(ctx.attr("training")):
         raise unsupported(ctx, "batch norm with batch statistics (export runs the model in eval mode)")
-    w = _operand(ctx, 1, ("weight",), "weight") or b.const(np.ones(c, dtype=dt))
-    bias = _operand(ctx, 2, ("bias",), "bias") or b.const(np.zeros(c, dtype=dt))
-    mean = _operand(ctx, 3, ("running_mean", "mean"), "running_mean")
-    var = _operand(ctx, 4, ("running_var", "var"), "running_var")
-    if mean is None or var is None:
-        raise unsupported(ctx, "the running statistics are not recorded on the node")
-    eps = float(_first_attr(ctx, ("eps", "epsilon"), 1e-5))
+    c = shape[1]
+    has_w, has_b = bool(ctx.attr("has_w")), bool(ctx.attr("has_b"))
+    w = ctx.ins[1] if has_w else None
+    bias = ctx.ins[2 if has_w else 1] if has_b else None
+    mean, invstd = np.asarray(ctx.attr("mean")).reshape(-1), np.asarray(ctx.attr("invstd")).reshape(-1)
     ctx.out_dyn = dict(ctx.in_dyn[0])
-    return b.op("BatchNormalization", [ctx.ins[0], w, bias, mean, var], epsilon=eps)
+    m = ctx.module
+    eps = getattr(m, "eps", None)
+    rm = _bn_stat(m, "running_mean", mean)
+    rv = getattr(m, "running_var", None)
+    if rm is not None and rv is not None and eps is not None and ctx.resolve_tensor is not None:
+        want = (1.0 / np.sqrt(rv._a.astype(dt) + dt.type(eps))).astype(dt)
+        if want.shape == invstd.shape and np.allclose(want, invstd, rtol=1e-6, atol=0):
+            ins = [ctx.ins[0], w or b.const(np.ones(c, dtype=dt)), bias or b.const(np.zeros(c, dtype=dt)),
+                   ctx.resolve_tensor(rm, "running_mean"), ctx.resolve_tensor(rv, "running_var")]
+            return b.op("BatchNormalization", ins, epsilon=float(eps))
+    bshape = [1, c] + [1] * (len(shape) - 2)
+    y = b.op("Mul", [b.op("Sub", [ctx.ins[0], b.const(mean.astype(dt).reshape(bshape))]),
+                     b.const(invstd.astype(dt).reshape(bshape))])
+    if w is not None:
+        y = b.op("Mul", [y, b.reshape(w, bshape)])
+    if bias is not None:
+        y = b.op("Add", [y, b.reshape(bias, bshape)])
+    return y
 
 
 @register("EmbeddingBackward0")
 def _embedding(ctx: NodeContext) -> str:
-    idx = _first_attr(ctx, ("indices", "index", "idx", "input"))
-    if idx is None:
-        raise unsupported(ctx, "the indices are not recorded on the node")
-    arr = idx._a if hasattr(idx, "_a") else np.asarray(idx)
-    name = ctx.resolve_array(arr, "indices")
-    ctx.out_dyn = dict(ctx.index_dyn(name))
-    return ctx.b.op("Gather", [ctx.ins[0], name], axis=0)
+    """Inputs (weight, indices): Gather rows."""
+    ctx.out_dyn = dict(ctx.in_dyn[1]) if len(ctx.in_dyn) > 1 else {}
+    return ctx.b.op("Gather", [ctx.ins[0], ctx.ins[1]], axis=0)
+
+
+@register("BilinearBackward")
+def _bilinear(ctx: NodeContext) -> str:
+    """Inputs (x1, x2, weight, bias?): y[..., o] = x1[..., i] W[o, i, j] x2[..., j] (+ b[o])."""
+    b = ctx.b
+    y = b.op("Einsum", [ctx.ins[0], ctx.ins[2], ctx.ins[1]], equation="...i,oij,...j->...o")
+    if len(ctx.ins) > 3:
+        y = b.op("Add", [y, ctx.ins[3]])
+    ctx.out_dyn = dict(ctx.in_dyn[0])
+    return y
 
 
 @register("_Dropout", "DropoutBackward0")

@@ -8,10 +8,11 @@ not recorded: they reach the graph as constants (folded).
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from ..autograd import enable_grad
+from ..autograd import Function, enable_grad
 from ..tensor import Tensor
 
 
@@ -66,37 +67,63 @@ def export_mode(model: Any, params: Sequence[Tensor]) -> Iterator[None]:
                 m.training = tr
 
 
+_apply_lock = threading.RLock()
+
+
 @contextmanager
-def module_scopes(model: Any, scope_of: dict[Any, str]) -> Iterator[None]:
-    """Tag every recorded node with the dotted path of the innermost module that made it."""
+def recording(model: Any) -> Iterator[dict[str, Any]]:
+    """Keep each recorded node's keyword arguments and the path of the module that made it.
+
+    Some ops keep their arguments only as `forward` keywords (the scalar of `x + 1`, the eps
+    of a layer norm, the running mean of a batch norm in eval mode), so during the trace
+    `Function.apply` is wrapped to store them on the node as `_onnx_kw`; the module path comes
+    from forward pre-hooks and hooks (a stack of the modules running), stored as `_onnx_scope`.
+    Everything is restored on exit. Yields {path: module}.
+    """
+    stack: list[str] = []
+    modules: dict[str, Any] = {}
     handles = []
     for name, m in _modules(model):
-        reg = getattr(m, "register_forward_hook", None)
-        if reg is None or not name:
+        modules[name] = m
+        if not name:
+            continue
+        pre = getattr(m, "register_forward_pre_hook", None)
+        post = getattr(m, "register_forward_hook", None)
+        if pre is None or post is None:
             continue
 
-        def hook(mod: Any, args: Any, output: Any, _name: str = name) -> None:
-            try:
-                outs = flatten_outputs(output)
-            except TypeError:
-                return
-            stack: list[Any] = [t.grad_fn for t in outs if t.grad_fn is not None]
-            while stack:
-                fn = stack.pop()
-                if fn in scope_of:
-                    continue
-                scope_of[fn] = _name
-                stack.extend(t.grad_fn for t in fn.inputs if t.grad_fn is not None and t.grad_fn not in scope_of)
+        def push(mod: Any, args: Any, _name: str = name) -> None:
+            stack.append(_name)
+
+        def pop(mod: Any, args: Any, output: Any, _name: str = name) -> None:
+            if stack and stack[-1] == _name:
+                stack.pop()
 
         try:
-            handles.append(reg(hook))
+            handles.append(pre(push))
+            handles.append(post(pop))
         except Exception:  # noqa: BLE001 - a module that refuses hooks only loses error context
             continue
-    try:
-        yield
-    finally:
-        for h in handles:
-            h.remove()
+
+    original = Function.__dict__["apply"]
+    raw = original.__func__
+
+    def apply(cls: Any, *inputs: Tensor, **kwargs: Any) -> Tensor:
+        out = raw(cls, *inputs, **kwargs)
+        fn = out.grad_fn
+        if fn is not None and type(fn) is cls and "_onnx_kw" not in fn.__dict__:
+            fn._onnx_kw = kwargs
+            fn._onnx_scope = stack[-1] if stack else ""
+        return out
+
+    with _apply_lock:
+        Function.apply = classmethod(apply)  # type: ignore[method-assign, assignment]
+        try:
+            yield modules
+        finally:
+            Function.apply = original  # type: ignore[method-assign]
+            for h in handles:
+                h.remove()
 
 
 def run(model: Any, inputs: Sequence[Tensor]) -> Any:
