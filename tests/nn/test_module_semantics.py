@@ -450,6 +450,26 @@ def test_load_state_dict_assign() -> None:
     same_output(cell)
 
 
+def test_load_state_dict_assign_tied_model_values() -> None:
+    # What PyTorch defines for a tied model under assign=True: the values at every path, the
+    # shared module still shared, Parameters where Parameters were. (PyTorch then holds two
+    # Parameter objects for `3.weight`/`0.weight`; weightwise keeps the one object: see
+    # tests/nn_beyond/test_beyond_ties.py.)
+    def cell(torch: Any, nn: Any) -> None:
+        torch.manual_seed(0)
+        shared = nn.Linear(2, 2)
+        net = nn.Sequential(shared, nn.ReLU(), shared, nn.Linear(2, 2))
+        net[3].weight = net[0].weight
+        net[3].bias.requires_grad_(False)
+        sd = {k: v * 2 for k, v in net.state_dict().items()}
+        net.load_state_dict(sd, assign=True)
+        print(net[0] is net[2], type(net[3].weight).__name__, net[3].bias.requires_grad)
+        for name, p in net.named_parameters(remove_duplicate=False):
+            print(name, p)
+
+    same_output(cell)
+
+
 def test_lazy_linear_materialises_and_becomes_linear() -> None:
     def cell(torch: Any, nn: Any) -> None:
         torch.manual_seed(3)

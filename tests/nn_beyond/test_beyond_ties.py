@@ -127,6 +127,51 @@ def test_tie_survives_load_state_dict() -> None:
     np.testing.assert_array_equal(m.proj.weight._a, other.embed.weight._a)
 
 
+def test_tie_survives_load_state_dict_assign() -> None:
+    m = TinyLM()
+    tie(m, "proj.weight", "embed.weight")
+    m.embed.weight.requires_grad_(False)
+    old = m.embed.weight
+    sd = {k: v.clone() + 1 for k, v in TinyLM().state_dict().items()}
+    sd["proj.weight"] = sd["embed.weight"]
+    m.load_state_dict(sd, assign=True)
+    assert m.proj.weight is m.embed.weight and m.embed.weight is not old   # one new object
+    assert type(m.embed.weight) is Parameter and not m.embed.weight.requires_grad
+    assert m.embed.weight._a is sd["embed.weight"]._a                        # assigned, not copied
+    assert tie_groups(m) == [["embed.weight", "proj.weight"]]
+    assert [n for n, _ in m.named_parameters()] == [n for n, _ in TinyLM().named_parameters()
+                                                     if n != "proj.weight"]
+
+
+def test_load_state_dict_assign_shared_module_and_array_tie() -> None:
+    shared = Linear(2, 2)
+    net = Sequential(shared, Linear(2, 2), shared)
+    net[1].bias = Parameter(net[0].bias)                # a tie on the array, two objects
+    sd = OrderedDict((k, ww.full_like(v, float(i))) for i, (k, v) in enumerate(net.state_dict().items()))
+    net.load_state_dict(sd, assign=True)
+    assert net[0] is net[2]
+    # Different values for one tied tensor: the last key wins, as with the copying load.
+    copied = Sequential(shared, Linear(2, 2), shared)
+    copied[1].bias = Parameter(copied[0].bias)
+    copied.load_state_dict(sd)
+    for (n, a), (_, b) in zip(net.named_parameters(remove_duplicate=False),
+                              copied.named_parameters(remove_duplicate=False)):
+        np.testing.assert_array_equal(a._a, b._a, err_msg=n)
+    assert net[1].bias is not net[0].bias and net[1].bias._a is net[0].bias._a
+    assert tie_groups(net) == [["0.weight", "2.weight"], ["0.bias", "1.bias", "2.bias"]]
+
+
+def test_load_state_dict_assign_keep_vars_parameters() -> None:
+    src = Sequential(Linear(2, 2), Linear(2, 2))
+    net = Sequential(Linear(2, 2), Linear(2, 2))
+    net[1].weight = net[0].weight
+    sd = src.state_dict(keep_vars=True)
+    net.load_state_dict(sd, assign=True)
+    assert net[0].weight is src[1].weight             # the Parameter itself, as PyTorch; the
+    assert net[1].weight is net[0].weight             # tie kept, with the last key's value
+    assert net[0].bias is src[0].bias and net[1].bias is src[1].bias
+
+
 def test_names_with_spaces() -> None:
     net = Sequential(OrderedDict([("block 0", Linear(2, 2)), ("block 1", Linear(2, 2))]))
     tie(net, "block 1.weight", "block 0.weight")

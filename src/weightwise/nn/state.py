@@ -21,24 +21,54 @@ if TYPE_CHECKING:
 
 
 def module_state_dict(module: Module, destination: Any, prefix: str, keep_vars: bool) -> Any:
+    """PyTorch's `state_dict`; the OrderedDict it creates also carries `_provenance`.
+
+    `_provenance` (like PyTorch's `_metadata`, an attribute of the returned OrderedDict) maps
+    each key whose parameter or buffer has a provenance record to that record. It is set only
+    when at least one tensor has a record; checking costs one dict lookup per tensor.
+    """
     from .module import Module
 
-    if destination is None:
+    created = destination is None
+    if created:
         destination = OrderedDict()
         destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+    prov = getattr(destination, "_provenance", None)
+    if not isinstance(prov, dict):
+        prov = {}
+        if created:  # nested state_dict overrides add their records to the same dict
+            destination._provenance = prov  # type: ignore[attr-defined]
     plain = (Module._save_to_state_dict, Module.get_extra_state, Module.state_dict)
-    return _save(module, destination, prefix, keep_vars, plain, {})
+    out = _save(module, destination, prefix, keep_vars, plain, {}, prov)
+    if created:
+        if out is not destination:  # a state_dict hook returned a new mapping
+            del destination._provenance  # type: ignore[attr-defined]
+            if prov:
+                try:
+                    out._provenance = prov
+                except AttributeError:
+                    pass
+        elif not prov:
+            del destination._provenance  # type: ignore[attr-defined]
+    return out
 
 
-def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool, plain: tuple, fast: dict) -> Any:
+_MISSING_META = object()
+
+
+def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool, plain: tuple, fast: dict,
+          prov: dict[str, Any], meta: Any = _MISSING_META) -> Any:
     """PyTorch's recursive `state_dict`, with the common case (no overrides) inlined."""
     d = mod.__dict__
     local_metadata = {"version": mod._version}
-    meta = getattr(dest, "_metadata", None)
+    if meta is _MISSING_META:
+        meta = getattr(dest, "_metadata", None)
     if meta is not None:
         meta[prefix[:-1]] = local_metadata
-    for hook in d["_state_dict_pre_hooks"].values():
-        hook(mod, prefix, keep_vars)
+    hooks = d["_state_dict_pre_hooks"]
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(mod, prefix, keep_vars)
     cls = type(mod)
     is_fast = fast.get(cls)
     if is_fast is None:
@@ -48,33 +78,61 @@ def _save(mod: Module, dest: Any, prefix: str, keep_vars: bool, plain: tuple, fa
         for name, p in d["_parameters"].items():
             if p is not None:
                 dest[prefix + name] = p if keep_vars or is_lazy(p) else _detach(p)
+                if p.__dict__:
+                    _note(prov, prefix + name, p)
         bufs = d["_buffers"]
         if bufs:
             nonpersistent = d["_non_persistent_buffers_set"]
             for name, b in bufs.items():
                 if b is not None and name not in nonpersistent:
                     dest[prefix + name] = b if keep_vars or is_lazy(b) else _detach(b)
+                    if b.__dict__:
+                        _note(prov, prefix + name, b)
     else:
         mod._save_to_state_dict(dest, prefix, keep_vars)
-    for name, child in d["_modules"].items():
-        if child is not None:
-            child_prefix = prefix + name + "."
-            kind = fast.get(type(child))
-            if (kind is not None and kind[1]) or type(child).state_dict is plain[2]:
-                _save(child, dest, child_prefix, keep_vars, plain, fast)
-            else:
-                child.state_dict(destination=dest, prefix=child_prefix, keep_vars=keep_vars)
-    for hook in d["_state_dict_hooks"].values():
-        r = hook(mod, dest, prefix, local_metadata)
-        if r is not None:
-            dest = r
+        for name, t in _local_state(mod).items():
+            if prefix + name in dest and t.__dict__:
+                _note(prov, prefix + name, t)
+    kids = d["_modules"]
+    if kids:
+        for name, child in kids.items():
+            if child is not None:
+                child_prefix = prefix + name + "."
+                kind = fast.get(type(child))
+                if (kind is not None and kind[1]) or type(child).state_dict is plain[2]:
+                    _save(child, dest, child_prefix, keep_vars, plain, fast, prov, meta)
+                else:
+                    child.state_dict(destination=dest, prefix=child_prefix, keep_vars=keep_vars)
+    hooks = d["_state_dict_hooks"]
+    if hooks:
+        for hook in list(hooks.values()):
+            r = hook(mod, dest, prefix, local_metadata)
+            if r is not None:
+                dest = r
     return dest
 
 
+def _note(prov: dict[str, Any], key: str, t: Tensor) -> None:
+    rec = t.__dict__.get("_provenance")
+    if isinstance(rec, dict):
+        prov[key] = rec
+
+
 def _detach(t: Tensor) -> Tensor:
-    out = _make(t._a)
+    """`t.detach()`: the same memory and version counter, no autograd history (inlined `_make`)."""
+    out = _new(Tensor)
+    out._a = t._a
+    out.requires_grad = False
+    out.grad = None
+    out.grad_fn = None
     out._vc = t._vc
+    out._base = None
+    out._hooks = None
+    out._retains_grad = False
     return out
+
+
+_new = object.__new__
 
 
 _make = Tensor._make
@@ -242,15 +300,29 @@ def _apply_plan(plan: list[tuple[Any, str, Tensor, Any]], assign: bool) -> None:
             else:
                 _apply_one(target, value)
         return
+    # assign=True: take the loaded tensors themselves (a Parameter where a Parameter was). A tie
+    # survives: one new object per old object (keyed by id), and old objects that shared one
+    # array get new objects sharing one array. Where a tied group is given different values,
+    # the last key wins, as with the copying load (which writes every key into the one memory).
+    chosen: dict[int, Any] = {}
+    for _, _, target, value in plan:
+        chosen[id(target._a)] = value
+    built: dict[int, Tensor] = {}
+    taken: set[int] = set()
     for mod, name, target, value in plan:
-        # assign=True: take the loaded tensor itself (a Parameter where a Parameter was).
-        if isinstance(target, Parameter) and not isinstance(value, Parameter):
-            new = Parameter(value, requires_grad=target.requires_grad)
-        elif isinstance(target, Parameter):
-            new = value
-            new.requires_grad = target.requires_grad
-        else:
-            new = value
+        new = built.get(id(target))
+        if new is None:
+            value = chosen[id(target._a)]
+            if isinstance(target, Parameter):
+                if isinstance(value, Parameter) and id(value) not in taken:
+                    new = value
+                    new.requires_grad = target.requires_grad
+                else:
+                    new = Parameter(value, requires_grad=target.requires_grad)
+            else:
+                new = value
+            built[id(target)] = new
+            taken.add(id(new))
         if name in mod._parameters:
             mod._parameters[name] = new
         else:
