@@ -174,3 +174,57 @@ def test_load_plan_apply_sets_provenance(tmp_path: object) -> None:
     plan_load(other, {"module." + k: v for k, v in Sequential(Linear(2, 2)).state_dict().items()}).apply()
     assert provenance(other)["0.weight"] == {"fn": "load_state_dict",
                                              "args": {"source": "state_dict", "key": "module.0.weight"}}
+
+
+def test_state_dict_carries_provenance_like_metadata() -> None:
+    import copy
+    import pickle
+
+    from weightwise.nn.batchnorm import BatchNorm1d
+    from weightwise.nn.module import Module
+
+    net = Sequential(Linear(3, 3), BatchNorm1d(3), Linear(3, 3))
+    net[2].weight = net[0].weight                                   # a tie: listed under both keys
+    for p in net.parameters():
+        p.__dict__.pop("_provenance", None)
+    for b in net.buffers():
+        b.__dict__.pop("_provenance", None)
+    sd = net.state_dict()
+    assert not hasattr(sd, "_provenance") and hasattr(sd, "_metadata")  # no record, no dict
+    ww.manual_seed(1)
+    R["xavier_uniform_"](net[0].weight)
+    R["zeros_"](net[1].running_mean)                                 # buffers too
+    sd = net.state_dict()
+    assert list(sd._provenance) == ["0.weight", "1.running_mean", "2.weight"]
+    assert sd._provenance["2.weight"] is net[0].weight._provenance
+    assert sd._provenance["0.weight"]["fn"] == "xavier_uniform_" and sd._provenance["0.weight"]["seed"] == 1
+    assert list(net.state_dict(keep_vars=True)._provenance) == list(sd._provenance)
+    assert list(net.state_dict(prefix="m.")._provenance) == ["m.0.weight", "m.1.running_mean", "m.2.weight"]
+    assert pickle.loads(pickle.dumps(sd))._provenance == sd._provenance   # travels like _metadata
+    assert copy.deepcopy(sd)._provenance == sd._provenance
+
+    class Custom(Module):                                            # overridden state_dict/_save
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = Sequential(Linear(2, 2))
+            self.own = Parameter(ww.zeros(2))
+
+        def _save_to_state_dict(self, destination, prefix, keep_vars):  # type: ignore[no-untyped-def]
+            super()._save_to_state_dict(destination, prefix, keep_vars)
+
+    class Outer(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = Custom()
+
+    class Wrapped(Sequential):
+        def state_dict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return super().state_dict(*args, **kwargs)
+
+    o = Outer()
+    o.c.inner = Wrapped(Linear(2, 2))
+    for p in o.parameters():
+        p.__dict__.pop("_provenance", None)
+    R["ones_"](o.c.own)
+    R["zeros_"](o.c.inner[0].bias)
+    assert list(o.state_dict()._provenance) == ["c.own", "c.inner.0.bias"]
