@@ -104,7 +104,16 @@ def register(*names: str) -> Callable:
 
 
 def lookup(fn: Any) -> Callable[[NodeContext], str] | None:
-    return CONVERTERS.get(type(fn).__name__) or CONVERTERS.get(str(fn.name()))
+    """By the node's class (or a base class), then by its grad_fn name.
+
+    Classes come first: several classes share a public name with other meanings (a matmul
+    named CloneBackward0 or SqueezeBackward4, a bilinear named AddBackward0).
+    """
+    for cls in type(fn).__mro__:
+        conv = CONVERTERS.get(cls.__name__)
+        if conv is not None:
+            return conv
+    return CONVERTERS.get(str(fn.name()))
 
 
 def supported_ops() -> list[str]:
@@ -777,6 +786,26 @@ def _add_scalar(ctx: NodeContext) -> str:
 @register("_SubScalar")
 def _sub_scalar(ctx: NodeContext) -> str:
     return ctx.b.op("Sub", [ctx.ins[0], ctx.b.scalar(ctx.attr("s"), ctx.out_dtype)])
+
+
+def _remainder(ctx: NodeContext, a: str, b_: str) -> str:
+    """Python's modulo (the result has the divisor's sign)."""
+    b = ctx.b
+    if ctx.out_dtype.kind in "iu":
+        return b.op("Mod", [a, b_], fmod=0)
+    return b.op("Sub", [a, b.op("Mul", [b.op("Floor", [b.op("Div", [a, b_])]), b_])])
+
+
+@register("RemainderBackward1")
+def _remainder_tensor(ctx: NodeContext) -> str:
+    return _remainder(ctx, ctx.ins[0], ctx.ins[1])
+
+
+@register("RemainderBackward0")
+def _remainder_scalar(ctx: NodeContext) -> str:
+    if len(ctx.ins) > 1:
+        return _remainder(ctx, ctx.ins[0], ctx.ins[1])
+    return _remainder(ctx, ctx.ins[0], ctx.b.scalar(ctx.attr("s"), ctx.out_dtype))
 
 
 @register("_MulScalar")
