@@ -4,7 +4,10 @@
 walks the recorded autograd graph from the outputs back, and writes one ONNX node (or a few) per
 recorded op. Parameters and buffers become initializers named by their dotted names (a tied
 parameter is one initializer, used wherever the model uses it); everything computed without the
-inputs or parameters is folded into constants. Requires the optional extra:
+inputs or parameters is folded into constants. A second trace on other values of the same
+shapes checks that no folded constant was computed from the input (a mask `x > 0`, an index
+from `argmax`, an `.item()`), which would make the file right only for the example input.
+Requires the optional extra:
 `pip install 'weightwise[onnx]'`.
 """
 
