@@ -99,8 +99,8 @@ def _binary_inplace(ufunc: Any, op: Callable) -> Callable:
         else:
             b = other
             other_grad = False
-        if a.dtype.kind == "f" and not (grad_on and (self.requires_grad or other_grad)):
-            if type(b) is float or type(b) is int or (isinstance(b, np.ndarray) and b.dtype.kind in "biuf"):
+        if a.dtype.kind in "fV" and not (grad_on and (self.requires_grad or other_grad)):
+            if type(b) is float or type(b) is int or (isinstance(b, np.ndarray) and b.dtype.kind in "biufV"):
                 ufunc(a, b, out=a, casting="unsafe")
                 self._vc[0] += 1
                 return self
@@ -122,7 +122,7 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
         _inplace(self, lambda s: M.CopySlices.apply(s, vt, key=nkey, advanced=advanced), (vt,))
         return
     va = v._a if isinstance(v, Tensor) else np.asarray(v)
-    if va.dtype.kind == "f" and self._a.dtype.kind in "biu" and not isinstance(v, (float, int)):
+    if va.dtype.kind in "fV" and self._a.dtype.kind in "biu" and not isinstance(v, (float, int)):
         pass
     try:
         self._a[nkey] = va

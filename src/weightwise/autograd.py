@@ -128,7 +128,7 @@ def is_anomaly_enabled() -> bool:
 
 
 def _check_finite(name: str, arr: np.ndarray, where: str, index: int = 0) -> None:
-    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+    if arr.dtype.kind in "fV" and arr.size and not np.isfinite(arr).all():
         what = "nan" if np.isnan(arr).any() else "inf"
         raise RuntimeError(f"Function '{name}' returned {what} values in its {index}th output ({where}).")
 
@@ -196,6 +196,8 @@ class Function:
         """
         fn = _new(cls)
         out = fn.forward(*[t._a for t in inputs], **kwargs)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # NumPy returns scalars from 0-d arithmetic
         if _state["anomaly"]:
             _check_finite(cls.name(), out, "forward")
         r = _new(_Tensor)
@@ -366,6 +368,8 @@ def run_backward(
                     _release(nxt, deps, ready)
                 continue
             ta = t._a
+            if type(gi) is not np.ndarray:
+                gi = np.asarray(gi)
             if gi.shape != ta.shape:
                 raise RuntimeError(
                     f"Function {fn.name()} returned an invalid gradient at index {k} - got "
@@ -469,7 +473,7 @@ def _grads_for(ts: list[Tensor], grad_tensors: Any, api: str) -> list[np.ndarray
         if g is None:
             if t._a.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if t._a.dtype.kind != "f":
+            if t._a.dtype.kind not in "fV":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
             out.append(np.ones(t._a.shape, t._a.dtype))
         else:

@@ -19,7 +19,7 @@ from .tensor import Tensor, check_device
 def _finish(a: np.ndarray, requires_grad: bool, api: str) -> Tensor:
     t = Tensor._make(a)
     if requires_grad:
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad = True
     return t
@@ -240,7 +240,7 @@ def rand(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None, 
     """Uniform samples on [0, 1): the same numbers as PyTorch after the same seed."""
     check_device(device, "rand")
     dt = _dt(dtype)
-    if dt.kind != "f":
+    if dt.kind not in "fV":
         raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{_dtype.from_numpy_dtype(dt).name}'")
     return _finish(_gen(generator)._uniform(_size("rand", size, kw.get("size")), dt, 0.0, 1.0), requires_grad, "rand")
 
@@ -249,7 +249,7 @@ def randn(*size: Any, generator: Any = None, out: Any = None, dtype: Any = None,
     """Standard normal samples: the same numbers as PyTorch after the same seed."""
     check_device(device, "randn")
     dt = _dt(dtype)
-    if dt.kind != "f":
+    if dt.kind not in "fV":
         raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{_dtype.from_numpy_dtype(dt).name}'")
     return _finish(_gen(generator)._normal(_size("randn", size, kw.get("size")), dt, 0.0, 1.0), requires_grad, "randn")
 

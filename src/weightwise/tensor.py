@@ -119,7 +119,7 @@ class Tensor:
     def _make(cls, a: np.ndarray, requires_grad: bool = False) -> Tensor:
         """Wrap an ndarray without copying (the one way the library builds tensors)."""
         t = object.__new__(cls)
-        t._a = a
+        t._a = a if type(a) is np.ndarray else np.asarray(a)
         t.requires_grad = requires_grad
         t.grad = None
         t.grad_fn = None
@@ -191,7 +191,7 @@ class Tensor:
 
     @property
     def is_floating_point(self) -> Callable[[], bool]:
-        return lambda: self._a.dtype.kind == "f" or self.dtype.is_floating_point
+        return lambda: self._a.dtype.kind in "fV" or self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
         return False
@@ -460,7 +460,7 @@ class _ToCopyBackward0(_autograd.Function):
 
     def forward(self, a: np.ndarray, np_dtype: Any) -> np.ndarray:
         self.src = a.dtype
-        if np_dtype.kind in "iu" and a.dtype.kind == "f":
+        if np_dtype.kind in "iu" and a.dtype.kind in "fV":
             with np.errstate(invalid="ignore"):
                 return a.astype(np_dtype)
         return a.astype(np_dtype)

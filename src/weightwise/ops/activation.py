@@ -12,7 +12,7 @@ from .elementwise import _sigmoid
 
 
 def _float(t: Tensor, api: str) -> Tensor:
-    if t._a.dtype.kind != "f":
+    if t._a.dtype.kind not in "fV":
         raise RuntimeError(f"{api}(): expected a floating-point input, got {t.dtype}")
     return t
 

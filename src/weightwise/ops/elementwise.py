@@ -133,7 +133,9 @@ class PowBackward2(Function):
         return g * self.out * np.log(g.dtype.type(self.base))
 
 
-class RemainderBackward0(Function):
+class RemainderBackward1(Function):
+    """`tensor % tensor`."""
+
     saved_inputs = (0, 1)
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -205,7 +207,7 @@ class _DivScalar(_MulScalar):
 def _float_and_number(input: Tensor, other: Any) -> bool:
     """The fast path: a floating tensor with a Python int/float (no promotion can happen)."""
     t = type(other)
-    return (t is float or t is int) and input._a.dtype.kind == "f"
+    return (t is float or t is int) and input._a.dtype.kind in "fV"
 
 
 def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -254,14 +256,14 @@ def div(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tenso
         a, b = binary_operands(input, other)
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode == "floor":
-                r = np.floor_divide(a._a, b._a) if a._a.dtype.kind != "f" else np.floor(a._a / b._a)
+                r = np.floor_divide(a._a, b._a) if a._a.dtype.kind not in "fV" else np.floor(a._a / b._a)
             else:
-                r = np.trunc(a._a / b._a).astype(a._a.dtype) if a._a.dtype.kind != "f" else np.trunc(a._a / b._a)
+                r = np.trunc(a._a / b._a).astype(a._a.dtype) if a._a.dtype.kind not in "fV" else np.trunc(a._a / b._a)
         return Tensor._make(np.asarray(r, dtype=a._a.dtype))
     if _float_and_number(input, other):
         return _DivScalar.apply(input, s=other)
     a, b = binary_operands(input, other)
-    if a._a.dtype.kind != "f":
+    if a._a.dtype.kind not in "fV":
         a, b = a.float(), b.float()
     return DivBackward0.apply(a, b)
 
@@ -273,22 +275,34 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
 
 def floor_divide(input: Tensor, other: Any) -> Tensor:
     a, b = binary_operands(input, other)
-    if a._a.dtype.kind != "f" and not np.all(b._a):
+    if a._a.dtype.kind not in "fV" and not np.all(b._a):
         raise RuntimeError("ZeroDivisionError")
     return Tensor._make(np.asarray(np.floor_divide(a._a, b._a), dtype=a._a.dtype))
 
 
 def remainder(input: Tensor, other: Any) -> Tensor:
     a, b = binary_operands(input, other)
-    if a._a.dtype.kind != "f" and not np.all(b._a):
+    if a._a.dtype.kind not in "fV" and not np.all(b._a):
         raise RuntimeError("ZeroDivisionError")
-    return RemainderBackward0.apply(a, b)
+    if _float_and_number(input, other):
+        return RemainderBackward0.apply(input, s=other)
+    return RemainderBackward1.apply(a, b)
+
+
+class RemainderBackward0(Function):
+    """`tensor % number`: the gradient passes through unchanged."""
+
+    def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        return np.remainder(a, s)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g
 
 
 def pow(input: Any, exponent: Any) -> Tensor:
     """`input ** exponent` for tensor/number combinations."""
     if not isinstance(input, Tensor):
-        t = exponent if exponent._a.dtype.kind == "f" else exponent.float()
+        t = exponent if exponent._a.dtype.kind in "fV" else exponent.float()
         return PowBackward2.apply(t, base=float(input))
     if isinstance(exponent, Tensor):
         a, b = binary_operands(input, exponent)
@@ -312,7 +326,7 @@ def _unary(name: str, fwd: Any, bwd: Any, save: str = "input") -> type[Function]
     """Build a unary Function: `bwd(g, x, out)` gives the input gradient."""
 
     def forward(self: Any, a: np.ndarray) -> np.ndarray:
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             a = a.astype(np.float32)
         out = fwd(a)
         self.x, self.out = a, out
@@ -386,7 +400,7 @@ def _same_dtype_unary(fn: type[Function], np_fn: Any) -> Any:
     """Unary ops that keep integer dtypes (neg, abs, sign, rounding)."""
 
     def op(input: Tensor) -> Tensor:
-        if input._a.dtype.kind != "f":
+        if input._a.dtype.kind not in "fV":
             if input._a.dtype.kind == "b" and np_fn is np.negative:
                 raise RuntimeError(
                     "Negation, the `-` operator, on a bool tensor is not supported. "
@@ -463,7 +477,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
         lo = as_tensor_operand(min if min is not None else -np.inf, input)
         hi = as_tensor_operand(max if max is not None else np.inf, input)
         return ClampBackward0.apply(input, lo.to(input.dtype), hi.to(input.dtype))
-    if input._a.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+    if input._a.dtype.kind not in "fV" and (isinstance(min, float) or isinstance(max, float)):
         input = input.float()
     return ClampBackward1.apply(input, lo=min, hi=max)
 
@@ -562,7 +576,7 @@ def logical_not(input: Tensor) -> Tensor:
 def _bitwise(np_fn: Any, sym: str) -> Any:
     def op(input: Tensor, other: Any) -> Tensor:
         b = other._a if isinstance(other, Tensor) else np.asarray(other)
-        if input._a.dtype.kind == "f" or b.dtype.kind == "f":
+        if input._a.dtype.kind in "fV" or b.dtype.kind in "fV":
             raise RuntimeError(f"\"{np_fn.__name__}_cpu\" not implemented for 'Float' (operator {sym})")
         return Tensor._make(np.asarray(np_fn(input._a, b)))
 
@@ -575,7 +589,7 @@ bitwise_xor = _bitwise(np.bitwise_xor, "^")
 
 
 def bitwise_not(input: Tensor) -> Tensor:
-    if input._a.dtype.kind == "f":
+    if input._a.dtype.kind in "fV":
         raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
     return Tensor._make(np.invert(input._a))
 

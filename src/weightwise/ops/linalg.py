@@ -117,6 +117,22 @@ class MatmulBackward(Function):
         return ga, gb
 
 
+class _MatmulVecMat(MatmulBackward):
+    """(k,) @ (k, m): PyTorch's last node is the squeeze of a 1-row mm."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "SqueezeBackward4"
+
+
+class _MatmulMatBatch(MatmulBackward):
+    """(n, k) @ (b, k, m): PyTorch's last node is a clone of a transposed product."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "CloneBackward0"
+
+
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """NumPy-style matmul with PyTorch's node names for each rank combination."""
     a, b = input._a, other._a
@@ -146,6 +162,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         return MvBackward0.apply(input, other)
     if a.ndim == 2 and b.ndim == 2:
         return MmBackward0.apply(input, other)
+    if a.ndim == 1 and b.ndim == 2:
+        return _MatmulVecMat.apply(input, other)
+    if a.ndim == 2 and b.ndim > 2:
+        return _MatmulMatBatch.apply(input, other)
     return MatmulBackward.apply(input, other)
 
 
@@ -257,8 +277,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if bias._a.shape != (w.shape[0],):
             return AddmmBackward0.apply(bias, input, t_(weight))
         return _LinearAddmm.apply(input, weight, bias)
-    out = matmul(input, t_(weight))
-    return out if bias is None else out + bias
+    if bias is None:
+        return matmul(input, t_(weight))
+    from .movement import reshape
+
+    # As PyTorch: flatten the leading dims, one addmm, view back (ViewBackward0 over AddmmBackward0).
+    lead = x.shape[:-1]
+    out = linear(reshape(input, (-1, x.shape[-1])), weight, bias)
+    return reshape(out, lead + (w.shape[0],))
 
 
 def t_(w: Tensor) -> Tensor:

@@ -148,6 +148,8 @@ class TBackward0(TransposeBackward0):
 
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     nd = input._a.ndim
@@ -301,7 +303,7 @@ def _convert_key(key: Any) -> tuple[Any, bool]:
     for k in key:
         if isinstance(k, Tensor):
             k = k._a
-            if k.dtype.kind == "f":
+            if k.dtype.kind in "fV":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
@@ -309,7 +311,7 @@ def _convert_key(key: Any) -> tuple[Any, bool]:
                 advanced = True
         elif isinstance(k, (list, np.ndarray)):
             k = np.asarray(k)
-            if k.dtype.kind == "f":
+            if k.dtype.kind in "fV":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             advanced = True
         elif isinstance(k, bool):
@@ -370,13 +372,42 @@ class IndexBackward0(Function):
         return out
 
 
-def _basic_name(key: tuple) -> type[Function]:
-    last = [k for k in key if k is not None and k is not Ellipsis]
-    if not last:
-        return UnsqueezeNoneBackward if any(k is None for k in key) else AliasBackward0
-    if isinstance(last[-1], (int, np.integer)):
-        return SelectBackward0
-    return SliceBackward0
+def _basic_name(key: tuple, shape: tuple[int, ...], single_slice: bool) -> type[Function]:
+    """PyTorch's node for basic indexing: the last non-trivial step of select/slice/unsqueeze.
+
+    PyTorch applies the index left to right and skips full slices (except a lone `x[:]`);
+    when nothing is left the result is an alias.
+    """
+    if single_slice:
+        return SliceBackward0
+    consuming = [k for k in key if k is not None and k is not Ellipsis]
+    last: type[Function] = AliasBackward0
+    dim = 0
+    for k in key:
+        if k is Ellipsis:
+            dim = len(shape) - (len(consuming) - builtins.sum(1 for _ in _consumed_before(key, k)))
+            continue
+        if k is None:
+            last = UnsqueezeNoneBackward
+        elif isinstance(k, slice):
+            n = shape[dim] if dim < len(shape) else 0
+            if k.indices(n) != (0, n, 1):
+                last = SliceBackward0
+            dim += 1
+        else:
+            last = SelectBackward0
+            dim += 1
+    return last
+
+
+def _consumed_before(key: tuple, stop: Any) -> list[Any]:
+    out = []
+    for k in key:
+        if k is stop:
+            break
+        if k is not None:
+            out.append(k)
+    return out
 
 
 class UnsqueezeNoneBackward(SliceBackward0):
@@ -393,7 +424,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     try:
         if advanced:
             return IndexBackward0.apply(input, key=nkey)
-        return _basic_name(nkey).apply(input, key=nkey)
+        return _basic_name(nkey, a.shape, isinstance(key, slice)).apply(input, key=nkey)
     except IndexError as e:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {list(a.shape)}: {e}") from None
     except ValueError as e:
@@ -518,6 +549,10 @@ class SplitBackward0(_View):
         return out
 
 
+class SplitWithSizesBackward0(SplitBackward0):
+    pass
+
+
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     a = input._a
     d = norm_dim("split", dim, a.ndim)
@@ -526,7 +561,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
         step = int(split_size_or_sections)
         if step <= 0 and n > 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        bounds = [(i, builtins.min(i + step, n)) for i in range(0, n, step)] if step else [(0, 0)]
+        bounds = [(i, builtins.min(i + step, n)) for i in range(0, n, step)] if step and n else [(0, 0)]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
@@ -538,6 +573,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
         for s in sizes:
             bounds.append((start, start + s))
             start += s
+        return tuple(SplitWithSizesBackward0.apply(input, dim=d, start=s, stop=e) for s, e in bounds)
     return tuple(SplitBackward0.apply(input, dim=d, start=s, stop=e) for s, e in bounds)
 
 
@@ -546,13 +582,18 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = norm_dim("chunk", dim, input._a.ndim)
     n = input._a.shape[d]
-    step = -(-n // chunks) if n else 1
-    return split(input, step, d)
+    if n == 0:
+        return tuple(SplitWithSizesBackward0.apply(input, dim=d, start=0, stop=0) for _ in range(chunks))
+    return split(input, -(-n // chunks), d)
+
+
+class UnbindBackward0(SelectBackward0):
+    pass
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = norm_dim("unbind", dim, input._a.ndim)
-    return tuple(getitem(input, (slice(None),) * d + (i,)) for i in range(input._a.shape[d]))
+    return tuple(UnbindBackward0.apply(input, key=(slice(None),) * d + (i,)) for i in range(input._a.shape[d]))
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
@@ -582,16 +623,65 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return GatherBackward0.apply(input, dim=d, index=index._a)
 
 
+class IndexSelectBackward0(IndexBackward0):
+    pass
+
+
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     d = norm_dim("index_select", dim, input._a.ndim)
-    return getitem(input, (slice(None),) * d + (index,))
+    idx = index._a
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise IndexError(f"index_select(): Index is supposed to be a vector of integers, got shape {list(idx.shape)} and dtype {index.dtype}")
+    key = (slice(None),) * d + (idx.reshape(-1),)
+    _check_bounds(input._a, key)
+    return IndexSelectBackward0.apply(input, key=key)
+
+
+class MaskedFillBackward0(Function):
+    """`masked_fill` with a number: the filled places get no gradient."""
+
+    def forward(self, a: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
+        self.mask = mask
+        return np.where(mask, a.dtype.type(value), a)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return np.where(self.mask, g.dtype.type(0), g)
+
+
+class MaskedFillBackward1(Function):
+    """`masked_fill` with a 0-d tensor value, which gets the sum of the filled places' gradient."""
+
+    def forward(self, a: np.ndarray, v: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        self.mask = mask
+        return np.where(mask, v, a)
+
+    def backward(self, g: np.ndarray) -> tuple:
+        zero = g.dtype.type(0)
+        gv = np.asarray(np.where(self.mask, g, zero).sum(dtype=g.dtype)) if self.needs_input_grad[1] else None
+        return np.where(self.mask, zero, g), gv
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    from .elementwise import where
-
-    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=input._a.dtype))
-    return where(mask, v.to(input.dtype), input)
+    """Write `value` where `mask` (broadcast to input's shape) is True."""
+    m = mask._a
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    try:
+        out_shape = np.broadcast_shapes(m.shape, input._a.shape)
+    except ValueError:
+        out_shape = None
+    if out_shape != input._a.shape:
+        raise RuntimeError(
+            f"masked_fill(): the mask of shape {list(m.shape)} must be broadcastable to the input's shape "
+            f"{list(input._a.shape)}"
+        )
+    if isinstance(value, Tensor):
+        if value._a.ndim != 0:
+            raise RuntimeError(
+                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value._a.ndim} dimension(s)."
+            )
+        return MaskedFillBackward1.apply(input, value.to(input.dtype), mask=m)
+    return MaskedFillBackward0.apply(input, mask=m, value=value)
 
 
 class FlipBackward0(Function):
@@ -603,7 +693,9 @@ class FlipBackward0(Function):
         return np.flip(g, self.dims)
 
 
-def flip(input: Tensor, dims: Sequence[int]) -> Tensor:
+def flip(input: Tensor, *dims: Any) -> Tensor:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
     return FlipBackward0.apply(input, dims=tuple(norm_dim("flip", d, input._a.ndim) for d in dims))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     """Arithmetic mean over `dim`; floating inputs only, as in PyTorch."""
     if dtype is not None:
         input = input.to(dtype)
-    if input._a.dtype.kind != "f":
+    if input._a.dtype.kind not in "fV":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {input.dtype.name.capitalize() if input.dtype.name != 'int64' else 'Long'}"
@@ -214,6 +215,8 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 def _arg(api: str, fn: Any, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     a = input._a
+    if a.dtype == np.bool_:
+        raise RuntimeError(f"{api}(): does not support bool input")
     if dim is None:
         _nonempty(api, a, None)
         r = np.asarray(fn(a))
@@ -239,20 +242,30 @@ def _correction(unbiased: Any, correction: Any) -> float:
     return 1.0 if unbiased else 0.0
 
 
+def _var(a: np.ndarray, axes: Any, ddof: float, keepdim: bool, n: int) -> np.ndarray:
+    """Two-pass variance (as NumPy's), without NumPy's warning when `n - ddof <= 0` (then NaN)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.add.reduce(a, axis=axes, keepdims=True) / a.dtype.type(n) if n else np.full((1,) * a.ndim, np.nan, a.dtype)
+        c = a - m
+        ss = np.add.reduce(c * c, axis=axes, keepdims=keepdim)
+        return np.asarray(ss / a.dtype.type(builtins.max(n - ddof, 0)), dtype=a.dtype)
+
+
 class VarBackward0(Function):
     saved_inputs = (0,)
 
     def forward(self, a: np.ndarray, axes: Any, ddof: float, keepdim: bool) -> np.ndarray:
         self.a, self.axes, self.ddof, self.keepdim = a, axes, ddof, keepdim
         self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(np.var(a, axis=axes, ddof=ddof, keepdims=keepdim), dtype=a.dtype)
+        return _var(a, axes, ddof, keepdim, self.n)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         a = self.a
         g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        centred = a - a.mean(axis=self.axes, keepdims=True)
-        return (g * centred * (2.0 / (self.n - self.ddof))).astype(a.dtype, copy=False)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = a - np.add.reduce(a, axis=self.axes, keepdims=True) / a.dtype.type(self.n)
+            scale = np.divide(2.0, builtins.max(self.n - self.ddof, 0))
+            return (g * centred * a.dtype.type(scale)).astype(a.dtype, copy=False)
 
 
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
@@ -270,17 +283,19 @@ class StdBackward0(Function):
     def forward(self, a: np.ndarray, axes: Any, ddof: float, keepdim: bool) -> np.ndarray:
         self.a, self.axes, self.ddof, self.keepdim = a, axes, ddof, keepdim
         self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.out = np.asarray(np.std(a, axis=axes, ddof=ddof, keepdims=keepdim), dtype=a.dtype)
+        self.out = np.sqrt(_var(a, axes, ddof, keepdim, self.n))
         return self.out
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         a = self.a
         g = _expand_back(g, a.shape, self.axes, self.keepdim)
         out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
-        centred = a - a.mean(axis=self.axes, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (g * centred / (out * (self.n - self.ddof))).astype(a.dtype, copy=False)
+            centred = a - np.add.reduce(a, axis=self.axes, keepdims=True) / a.dtype.type(self.n)
+            # As PyTorch: grad / (2 std), zero where std == 0, then var's backward.
+            r = np.where(out == 0, a.dtype.type(0), g / (2 * out))
+            scale = np.divide(2.0, builtins.max(self.n - self.ddof, 0))
+            return (r * centred * a.dtype.type(scale)).astype(a.dtype, copy=False)
 
 
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
@@ -299,6 +314,8 @@ class ProdBackward0(Function):
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         a, ax = self.a, self.axis
+        if a.size == 0:
+            return np.zeros(a.shape, g.dtype)
         axes = None if ax is None else (ax,)
         g = _expand_back(g, a.shape, axes, self.keepdim)
         # Product of all the other elements, exact even with zeros: exclusive cumprods from both sides.
@@ -368,7 +385,7 @@ class LinalgVectorNormBackward0(Function):
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Vector norm of the flattened input, or along `dim` (`p` = 2 / 'fro', 1, inf, ...)."""
     ord = 2.0 if p in ("fro", None) else float(p)
-    if input._a.dtype.kind != "f":
+    if input._a.dtype.kind not in "fV":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.name.capitalize()}")
     return LinalgVectorNormBackward0.apply(input, ord=ord, axes=norm_dims("norm", dim, input._a.ndim), keepdim=keepdim)
 
@@ -393,7 +410,7 @@ class LogsumexpBackward0(Function):
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) along `dim`, computed stably by shifting by the max."""
-    if input._a.dtype.kind != "f":
+    if input._a.dtype.kind not in "fV":
         input = input.float()
     axes = norm_dims("logsumexp", dim, input._a.ndim)
     return LogsumexpBackward0.apply(input, axes=axes if axes is not None else tuple(range(input._a.ndim)), keepdim=keepdim)
@@ -441,7 +458,7 @@ def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, shifted by the max for stability."""
     if dtype is not None:
         input = input.to(dtype)
-    if input._a.dtype.kind != "f":
+    if input._a.dtype.kind not in "fV":
         raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'")
     d = _softmax_dim("softmax", input, dim)
     if input._a.ndim == 0:
@@ -453,7 +470,7 @@ def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     """x - logsumexp(x) along `dim`."""
     if dtype is not None:
         input = input.to(dtype)
-    if input._a.dtype.kind != "f":
+    if input._a.dtype.kind not in "fV":
         raise RuntimeError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'")
     d = _softmax_dim("log_softmax", input, dim)
     if input._a.ndim == 0:
