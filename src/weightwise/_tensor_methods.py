@@ -131,21 +131,22 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
     self._vc[0] += 1
 
 
-def _fill_(self: Tensor, value: Any) -> Tensor:
+def _fill_(self: Tensor, value: Any, _zero: bool = False) -> Tensor:
     if isinstance(value, Tensor):
         if value._a.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value._a.ndim} dimensions.")
         value = value.item()
     _check_inplace(self)
     if self.requires_grad and _state["grad"]:
-        return _inplace(self, lambda s: Tensor._make(np.full_like(s._a, value)))
+        node = M.ZeroBackward0 if _zero else M.FillBackward2
+        return _inplace(self, lambda s: node.apply(s, value=value))
     self._a.fill(value)
     self._vc[0] += 1
     return self
 
 
 def _zero_(self: Tensor) -> Tensor:
-    return _fill_(self, 0)
+    return _fill_(self, 0, _zero=True)
 
 
 def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
@@ -167,7 +168,7 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
 
 def _copy_node(t: Tensor, s: Tensor) -> Tensor:
-    return M.CopySlices.apply(t, s.to(t.dtype), key=(Ellipsis,), advanced=False)
+    return M.CopyBackwards.apply(t, s.to(t.dtype), key=(Ellipsis,), advanced=False)
 
 
 def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:

@@ -195,7 +195,10 @@ class Function:
         This is the hottest path of the library: it avoids helper calls and attribute lookups.
         """
         fn = _new(cls)
-        out = fn.forward(*[t._a for t in inputs], **kwargs)
+        try:
+            out = fn.forward(*[t._a for t in inputs], **kwargs)
+        except ValueError as e:  # NumPy's broadcasting error, as PyTorch's RuntimeError
+            raise _shape_error(cls.name(), [t._a.shape for t in inputs], e) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars from 0-d arithmetic
         if _state["anomaly"]:
@@ -228,6 +231,19 @@ class Function:
                 return r
         r.requires_grad = False
         return r
+
+
+def _shape_error(op: str, shapes: list[tuple[int, ...]], e: Exception) -> RuntimeError:
+    """PyTorch's message for operands that do not broadcast, naming the op and the shapes."""
+    if len(shapes) >= 2:
+        a, b = shapes[0], shapes[1]
+        for i in range(1, min(len(a), len(b)) + 1):
+            if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+                return RuntimeError(
+                    f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) at "
+                    f"non-singleton dimension {max(len(a), len(b)) - i} ({op}: shapes {list(a)} and {list(b)})"
+                )
+    return RuntimeError(f"{op}: invalid input shapes {[list(s) for s in shapes]}: {e}")
 
 
 _new = object.__new__

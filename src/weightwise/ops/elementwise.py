@@ -67,12 +67,14 @@ class DivBackward0(Function):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
-        return a / b
+        with np.errstate(all="ignore"):  # x / 0 is inf or nan, silently, as in PyTorch
+            return a / b
 
     def backward(self, g: np.ndarray) -> tuple:
         a, b = self.a, self.b
-        ga = unbroadcast(g / b, a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-g * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        with np.errstate(all="ignore"):
+            ga = unbroadcast(g / b, a.shape) if self.needs_input_grad[0] else None
+            gb = unbroadcast(-g * a / (b * b), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -83,14 +85,20 @@ class PowBackward0(Function):
 
     def forward(self, a: np.ndarray, exponent: float) -> np.ndarray:
         self.a, self.e = a, exponent
-        return np.power(a, a.dtype.type(exponent))
+        if exponent == 2:
+            return a * a
+        with np.errstate(all="ignore"):
+            return np.power(a, a.dtype.type(exponent))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         e = self.e
         if e == 0:
             return np.zeros_like(g)
         # NOTE: PyTorch uses e * a**(e-1), which is 0 at a=0 for e>1 (and inf/nan for e<1).
-        return g * (e * np.power(self.a, self.a.dtype.type(e - 1)))
+        if e == 2:
+            return g * (self.a * 2)
+        with np.errstate(all="ignore"):
+            return g * (e * np.power(self.a, self.a.dtype.type(e - 1)))
 
 
 class PowBackward1(Function):
@@ -101,14 +109,16 @@ class PowBackward1(Function):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.a, self.b = a, b
-        self.out = np.power(a, b)
+        with np.errstate(all="ignore"):
+            self.out = np.power(a, b)
         return self.out
 
     def backward(self, g: np.ndarray) -> tuple:
         a, b, out = self.a, self.b, self.out
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)), a.shape)
+            with np.errstate(all="ignore"):
+                ga = unbroadcast(np.where(b == 0, 0, g * b * np.power(a, b - 1)).astype(g.dtype, copy=False), a.shape)
         if self.needs_input_grad[1]:
             # NOTE: PyTorch masks the log at a == 0 where b >= 0, so 0 ** b has gradient 0 in b.
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -124,10 +134,14 @@ class PowBackward2(Function):
 
     def forward(self, b: np.ndarray, base: float) -> np.ndarray:
         self.base = base
-        self.out = np.power(b.dtype.type(base), b)
+        with np.errstate(all="ignore"):
+            self.out = np.power(b.dtype.type(base), b)
         return self.out
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        if self.base <= 0:
+            with np.errstate(all="ignore"):
+                return np.where(self.out == 0, 0, g * self.out * np.log(g.dtype.type(self.base))).astype(g.dtype, copy=False)
         if self.base == 0:
             return np.where(self.out == 0, 0, g * self.out * np.log(g.dtype.type(self.base)))
         return g * self.out * np.log(g.dtype.type(self.base))
@@ -198,9 +212,15 @@ class _DivScalar(_MulScalar):
 
     def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
         self.s = s
+        if s == 0:
+            with np.errstate(all="ignore"):
+                return a / s
         return a / s
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        if self.s == 0:
+            with np.errstate(all="ignore"):
+                return g / self.s
         return g / self.s
 
 
@@ -322,20 +342,31 @@ def rpow(input: Tensor, other: Any) -> Tensor:
 # Unary math
 
 
-def _unary(name: str, fwd: Any, bwd: Any, save: str = "input") -> type[Function]:
-    """Build a unary Function: `bwd(g, x, out)` gives the input gradient."""
+def _unary(name: str, fwd: Any, bwd: Any, save: str = "input", quiet: bool = False) -> type[Function]:
+    """Build a unary Function: `bwd(g, x, out)` gives the input gradient.
+
+    `quiet` ops (outside their domain they give NaN/Inf, as PyTorch does) run without NumPy's
+    floating-point warnings.
+    """
 
     def forward(self: Any, a: np.ndarray) -> np.ndarray:
         if a.dtype.kind not in "fV":
             a = a.astype(np.float32)
-        out = fwd(a)
+        if quiet:
+            with np.errstate(all="ignore"):
+                out = fwd(a)
+        else:
+            out = fwd(a)
         self.x, self.out = a, out
         return out
 
     def backward(self: Any, g: np.ndarray) -> np.ndarray:
+        if quiet:
+            with np.errstate(all="ignore"):
+                return bwd(g, self.x, self.out)
         return bwd(g, self.x, self.out)
 
-    attrs = {"forward": forward, "backward": backward}
+    attrs: dict[str, Any] = {"forward": forward, "backward": backward}
     if save == "input":
         attrs["saved_inputs"] = (0,)
     else:
@@ -357,17 +388,17 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 NegBackward0 = _unary("NegBackward0", np.negative, lambda g, x, o: -g)
 # NOTE: like PyTorch, abs has gradient sign(x), which is 0 at x = 0.
 AbsBackward0 = _unary("AbsBackward0", np.abs, lambda g, x, o: g * np.sign(x))
-ExpBackward0 = _unary("ExpBackward0", np.exp, lambda g, x, o: g * o, save="output")
-LogBackward0 = _unary("LogBackward0", np.log, lambda g, x, o: g / x)
-Log1PBackward0 = _unary("Log1PBackward0", np.log1p, lambda g, x, o: g / (1 + x))
-SqrtBackward0 = _unary("SqrtBackward0", np.sqrt, lambda g, x, o: g / (2 * o), save="output")
-RsqrtBackward0 = _unary("RsqrtBackward0", _rsqrt, lambda g, x, o: -0.5 * g * o * o * o, save="output")
+ExpBackward0 = _unary("ExpBackward0", np.exp, lambda g, x, o: g * o, save="output", quiet=True)
+LogBackward0 = _unary("LogBackward0", np.log, lambda g, x, o: g / x, quiet=True)
+Log1PBackward0 = _unary("Log1PBackward0", np.log1p, lambda g, x, o: g / (1 + x), quiet=True)
+SqrtBackward0 = _unary("SqrtBackward0", np.sqrt, lambda g, x, o: g / (2 * o), save="output", quiet=True)
+RsqrtBackward0 = _unary("RsqrtBackward0", _rsqrt, lambda g, x, o: -0.5 * g * o * o * o, save="output", quiet=True)
 SinBackward0 = _unary("SinBackward0", np.sin, lambda g, x, o: g * np.cos(x))
 CosBackward0 = _unary("CosBackward0", np.cos, lambda g, x, o: -g * np.sin(x))
 TanhBackward0 = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
 SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid, lambda g, x, o: g * o * (1 - o), save="output")
-ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal, lambda g, x, o: -g * o * o, save="output")
-Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype))
+ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal, lambda g, x, o: -g * o * o, save="output", quiet=True)
+Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype), quiet=True)
 SignBackward0 = _unary("SignBackward0", np.sign, lambda g, x, o: np.zeros_like(g))
 FloorBackward0 = _unary("FloorBackward0", np.floor, lambda g, x, o: np.zeros_like(g))
 CeilBackward0 = _unary("CeilBackward0", np.ceil, lambda g, x, o: np.zeros_like(g))

@@ -447,6 +447,24 @@ class CopySlices(Function):
         return ga, gv
 
 
+class CopyBackwards(CopySlices):
+    """`x.copy_(src)` recorded in the graph."""
+
+
+class ZeroBackward0(Function):
+    """`x.zero_()` on a tensor in the graph: the old values get no gradient."""
+
+    def forward(self, a: np.ndarray, value: Any) -> np.ndarray:
+        return np.full(a.shape, value, dtype=a.dtype)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return np.zeros(g.shape, g.dtype)
+
+
+class FillBackward2(ZeroBackward0):
+    """`x.fill_(number)` on a tensor in the graph."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Joining and splitting
 
