@@ -28,6 +28,7 @@ def _finish(a: np.ndarray, requires_grad: bool, api: str) -> Tensor:
 def _infer_dtype(data: Any) -> _dtype.dtype:
     """Dtype PyTorch infers from Python data: bool < int (int64) < float (default float)."""
     kind = 0
+    found = False
     stack = [data]
     while stack:
         x = stack.pop()
@@ -37,8 +38,9 @@ def _infer_dtype(data: Any) -> _dtype.dtype:
         if isinstance(x, (list, tuple)):
             stack.extend(x)
         elif isinstance(x, (bool, np.bool_)):
-            kind = builtins.max(kind, 0)
+            found = True
         elif isinstance(x, (int, np.integer)):
+            found = True
             kind = builtins.max(kind, 1)
         elif isinstance(x, (float, np.floating)):
             kind = 2
@@ -46,9 +48,9 @@ def _infer_dtype(data: Any) -> _dtype.dtype:
             raise TypeError("tensor(): complex numbers are not supported by weightwise")
         else:
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
-    if kind == 2:
+    if kind == 2 or not found:  # no numbers at all ([[]]): the default float, as PyTorch
         return _dtype.get_default_dtype()
-    return _dtype.int64 if kind == 1 or _is_empty(data) else _dtype.bool_
+    return _dtype.int64 if kind == 1 else _dtype.bool_
 
 
 def _is_empty(data: Any) -> bool:
@@ -69,6 +71,8 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     Python floats give the default dtype (float32), ints int64, bools bool.
     """
     check_device(device, "tensor")
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in PyTorch
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         dt = _dtype.as_dtype(dtype) if dtype is not None else _dtype.from_numpy_dtype(data.dtype)
         return _finish(np.array(data, dtype=dt.np, copy=True), requires_grad, "tensor")

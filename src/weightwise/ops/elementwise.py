@@ -227,7 +227,7 @@ class _DivScalar(_MulScalar):
 def _float_and_number(input: Tensor, other: Any) -> bool:
     """The fast path: a floating tensor with a Python int/float (no promotion can happen)."""
     t = type(other)
-    return (t is float or t is int) and input._a.dtype.kind in "fV"
+    return (t is float or t is int) and input._a.dtype.kind == "f"
 
 
 def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
