@@ -173,7 +173,7 @@ class Function:
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        out = []
+        out: list[tuple[Any, int]] = []
         for t in self.inputs:
             if t.grad_fn is not None:
                 out.append((t.grad_fn, 0))
@@ -284,10 +284,11 @@ def _check_versions(fn: Function) -> None:
         t = fn.inputs[i]
         if t._vc[0] != v:
             raise _version_error(fn, t, v, output=False)
-    if fn.saves_output and fn._out[0] != fn._out_version:
+    out = fn._out
+    if out is not None and out[0] != fn._out_version:
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an inplace "
-            f"operation: output 0 of {fn.name()} is at version {fn._out[0]}; expected version "
+            f"operation: output 0 of {fn.name()} is at version {out[0]}; expected version "
             f"{fn._out_version} instead."
         )
 
@@ -551,7 +552,7 @@ def grad(
             fn._retain = None
     result: list[Tensor | None] = []
     for t in ins:
-        g = res.get(id(t))
+        g = res.get(id(t))  # type: ignore[assignment]
         if id(t) in direct:
             g = direct[id(t)] if g is None else g + direct[id(t)]
         if g is None:

@@ -264,9 +264,10 @@ def randint(*args: Any, generator: Any = None, dtype: Any = None, device: Any = 
     size = kw.pop("size", None)
     low = kw.pop("low", 0)
     high = kw.pop("high", None)
-    args = list(args)
-    if size is None and args and isinstance(args[-1], (tuple, list)):
-        size = args.pop()
+    rest = list(args)
+    if size is None and rest and isinstance(rest[-1], (tuple, list)):
+        size = rest.pop()
+    args = tuple(rest)
     if len(args) == 2:
         low, high = args
     elif len(args) == 1:

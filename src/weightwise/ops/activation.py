@@ -69,7 +69,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 def _erf(x: np.ndarray) -> np.ndarray:
     """Vectorised erf (float64 internally): math.erf is exact but scalar, so use a ufunc."""
-    return np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)).astype(np.float64)
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)), dtype=np.float64)
 
 
 try:  # SciPy's erf is a true ufunc; it is optional, so fall back to math.erf elementwise.

@@ -470,14 +470,15 @@ class FillBackward2(ZeroBackward0):
 
 
 class CatBackward0(Function):
-    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:
+    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:  # type: ignore[override]
         self.dim = dim
         self.sizes = [x.shape[dim] if x.ndim else 0 for x in arrays]
         keep = [x for x in arrays if not (x.ndim == 1 and x.shape[0] == 0)] or list(arrays)
         return np.concatenate(keep, axis=dim)
 
     def backward(self, g: np.ndarray) -> tuple:
-        out, start = [], 0
+        out: list[np.ndarray | None] = []
+        start = 0
         for s in self.sizes:
             if s == 0 and g.ndim:
                 out.append(None)
@@ -522,7 +523,7 @@ concat = concatenate = cat
 
 
 class StackBackward0(Function):
-    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:
+    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:  # type: ignore[override]
         self.dim, self.n = dim, len(arrays)
         return np.stack(arrays, axis=dim)
 
@@ -579,7 +580,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
         step = int(split_size_or_sections)
         if step <= 0 and n > 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        bounds = [(i, builtins.min(i + step, n)) for i in range(0, n, step)] if step and n else [(0, 0)]
+        bounds: list[tuple[int, int]] = [(i, builtins.min(i + step, n)) for i in range(0, n, step)] if step and n else [(0, 0)]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
@@ -587,7 +588,8 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
                 f"dimension {d}), but got split_sizes={sizes}"
             )
-        bounds, start = [], 0
+        bounds = []
+        start = 0
         for s in sizes:
             bounds.append((start, start + s))
             start += s
@@ -628,7 +630,7 @@ class GatherBackward0(Function):
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         out = np.zeros(self.shape, dtype=g.dtype)
-        idx = list(np.indices(self.index.shape, sparse=True))
+        idx: list[Any] = list(np.indices(self.index.shape, sparse=True))
         idx[self.dim] = self.index
         np.add.at(out, tuple(idx), g)
         return out

@@ -64,7 +64,7 @@ class MeanBackward0(Function):
                 n *= a.shape[i]
         self.n = n
         # The same pairwise sum and division as ndarray.mean, without its Python layers.
-        s = np.add.reduce(a, axis=axes, keepdims=keepdim, dtype=a.dtype)
+        s = np.add.reduce(a, axis=axes, keepdims=keepdim, dtype=a.dtype)  # type: ignore[call-overload]
         return np.true_divide(s, n, out=s, casting="unsafe") if isinstance(s, np.ndarray) else np.asarray(s / a.dtype.type(n), dtype=a.dtype)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
@@ -247,7 +247,7 @@ def _var(a: np.ndarray, axes: Any, ddof: float, keepdim: bool, n: int) -> np.nda
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.add.reduce(a, axis=axes, keepdims=True) / a.dtype.type(n) if n else np.full((1,) * a.ndim, np.nan, a.dtype)
         c = a - m
-        ss = np.add.reduce(c * c, axis=axes, keepdims=keepdim)
+        ss = np.add.reduce(c * c, axis=axes, keepdims=keepdim)  # type: ignore[call-overload]
         return np.asarray(ss / a.dtype.type(builtins.max(n - ddof, 0)), dtype=a.dtype)
 
 
