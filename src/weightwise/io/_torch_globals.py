@@ -1,7 +1,10 @@
 """What a PyTorch pickle may name, mapped to our own code (never to an import).
 
 A state dict needs only: ``OrderedDict``, the ``torch._utils._rebuild_*`` functions, storage
-classes and dtypes as *names*, ``Parameter`` as a marker, and a few builtins. Each entry below
+classes and dtypes as *names*, ``Parameter`` as a marker, and a few builtins; training
+checkpoints add NumPy scalars (``best_acc`` as ``np.float64``) and numeric arrays (a saved
+``np.random.get_state()``), which we build from their bytes with our own NumPy (the ``numpy``
+names in the file are only looked up in this table; object, string and record dtypes are refused). Each entry below
 checks its arguments and builds a :class:`TensorRecord` (shape, strides, storage reference);
 bytes are read later, only for the tensors asked for.
 """
@@ -58,6 +61,65 @@ class TensorRecord:
 
     def __wwsetstate__(self, state: Any) -> None:
         pass  # Parameter state (attributes set on it): nothing a state dict needs
+
+
+# NumPy element types a pickled ``numpy.dtype(code, align, copy)`` may name: plain numbers only
+# (no objects, strings, records or subarrays, whose pickles carry more than bytes).
+NUMPY_CODES = frozenset({"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8",
+                         "c8", "c16", "?", "bool"})
+
+
+class NumpyDType:
+    """``numpy.dtype(code, False, True)`` from a pickle, rebuilt by us from the code (+ BUILD state)."""
+
+    __slots__ = ("np", "source")
+
+    def __init__(self, code: Any, align: Any = False, copy: Any = True, *, source: Any = None) -> None:
+        if not isinstance(code, str) or code not in NUMPY_CODES or not isinstance(align, bool):
+            raise SerializationError(source, f"numpy.dtype{(code, align, copy)!r} is not a plain numeric "
+                                     "dtype; only bool, int, uint, float and complex dtypes can be read")
+        self.np, self.source = np.dtype(code), source
+
+    def __wwsetstate__(self, state: Any) -> None:
+        # (version, byteorder, subarray, names, fields, elsize, alignment, flags) for numeric types
+        if (not isinstance(state, tuple) or len(state) != 8 or state[0] not in (3, 4)
+                or state[1] not in ("<", ">", "|", "=") or state[2:5] != (None, None, None)
+                or state[5:7] != (-1, -1) or state[7] != 0):
+            raise SerializationError(self.source, f"unexpected numpy.dtype state {str(state)[:80]}")
+        if state[1] in ("<", ">") and self.np.itemsize > 1:
+            self.np = self.np.newbyteorder(state[1])
+
+
+class NumpyArray:
+    """``numpy.core.multiarray._reconstruct(ndarray, (0,), b"b")`` until BUILD gives it its data.
+
+    The state is ``(1, shape, dtype, is_fortran, raw bytes)``; only numeric dtypes (see
+    :class:`NumpyDType`) are accepted, and the bytes must be exactly what the shape needs.
+    ``array`` holds the result; the unpickled tree keeps this placeholder until materialised.
+    """
+
+    __slots__ = ("array", "source")
+
+    def __init__(self, source: Any) -> None:
+        self.array: np.ndarray | None = None
+        self.source = source
+
+    def __wwsetstate__(self, state: Any) -> None:
+        if (self.array is not None or not isinstance(state, tuple) or len(state) != 5 or state[0] != 1
+                or not isinstance(state[2], NumpyDType) or not isinstance(state[3], bool)
+                or not isinstance(state[4], bytes)):
+            raise SerializationError(self.source, "numpy array with an unexpected state (only numeric "
+                                     "arrays stored as raw bytes can be read)")
+        shape = _ints(state[1], "size", self.source)
+        dt = state[2].np
+        n = 1
+        for d in shape:
+            n *= d
+        if n * dt.itemsize != len(state[4]):
+            raise SerializationError(self.source, f"numpy array of shape {shape} and dtype {dt} needs "
+                                     f"{n * dt.itemsize} bytes, the file gives {len(state[4])}")
+        a = np.frombuffer(state[4], dt).reshape(shape, order="F" if state[3] else "C")
+        self.array = a.astype(dt.newbyteorder("="), copy=True)
 
 
 def _ints(x: Any, what: str, source: Any) -> tuple[int, ...]:
@@ -128,6 +190,24 @@ def _allowed(source: Any) -> dict[tuple[str, str], Callable[..., Any] | None]:
     def device(*args: Any) -> str:
         return ":".join(str(a) for a in args if isinstance(a, (str, int)))
 
+    def np_dtype(*args: Any) -> NumpyDType:
+        return NumpyDType(*args, source=source)
+
+    def np_scalar(dtype: Any, data: Any = None) -> Any:
+        """``numpy.core.multiarray.scalar(dtype, bytes)``: e.g. a ``best_acc`` saved as np.float64."""
+        if not isinstance(dtype, NumpyDType) or not isinstance(data, bytes):
+            raise SerializationError(source, "numpy scalar built from something other than a numeric "
+                                     "dtype and its bytes")
+        if len(data) != dtype.np.itemsize:
+            raise SerializationError(source, f"numpy scalar of dtype {dtype.np} needs {dtype.np.itemsize} "
+                                     f"bytes, the file gives {len(data)}")
+        return np.frombuffer(data, dtype.np)[0]
+
+    def np_reconstruct(cls: Any, shape: Any = (0,), typecode: Any = b"b") -> NumpyArray:
+        if not (isinstance(cls, Allowed) and cls.name == "ndarray"):
+            raise SerializationError(source, f"numpy _reconstruct of {cls!r} (only numpy.ndarray)")
+        return NumpyArray(source)
+
     def plain(t: type) -> Callable[..., Any]:
         def make(items: Any = ()) -> Any:
             if not isinstance(items, (list, tuple, set, frozenset)):
@@ -149,6 +229,10 @@ def _allowed(source: Any) -> dict[tuple[str, str], Callable[..., Any] | None]:
         ("builtins", "set"): plain(set), ("builtins", "frozenset"): plain(frozenset),
         ("builtins", "list"): plain(list), ("builtins", "tuple"): plain(tuple),
         ("__builtin__", "set"): plain(set), ("_codecs", "encode"): encode,
+        ("numpy", "dtype"): np_dtype, ("numpy", "ndarray"): None,
+        ("numpy.core.multiarray", "_reconstruct"): np_reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): np_reconstruct,
+        ("numpy.core.multiarray", "scalar"): np_scalar, ("numpy._core.multiarray", "scalar"): np_scalar,
     }
     return table
 

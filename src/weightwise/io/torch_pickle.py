@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _bridge
 from ._pickle_vm import MAX_DEPTH, Unpickler
-from ._torch_globals import StorageRef, StorageType, TensorRecord, make_find_class
+from ._torch_globals import NumpyArray, StorageRef, StorageType, TensorRecord, make_find_class
 from .errors import SerializationError
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -271,6 +271,10 @@ class TorchFile:
     def materialize(self, wrap: bool = True) -> Any:
         """The checkpoint with every record replaced by a Tensor (or ndarray with ``wrap=False``)."""
         memo: dict[int, Any] = {}
+        if wrap:  # refuse dtypes Tensors lack before reading any data
+            for name, rec in self.records():
+                if not _bridge.supported(rec.dtype):
+                    _bridge.wrap(np.empty(0, rec.dtype), name=name, source=self.source)  # raises
 
         def leaf(rec: TensorRecord) -> Any:
             a = self.array(rec)
@@ -296,6 +300,11 @@ def _rebuild(x: Any, leaf: Any, memo: dict[int, Any], depth: int, source: Any, c
     if isinstance(x, TensorRecord):
         memo[id(x)] = out = leaf(x)
         return out
+    if isinstance(x, NumpyArray):
+        if x.array is None:
+            raise SerializationError(source, "numpy array without its data (no BUILD)")
+        memo[id(x)] = x.array
+        return x.array
     if isinstance(x, dict):
         d: dict[Any, Any] = OrderedDict() if isinstance(x, OrderedDict) else {}
         memo[id(x)] = d
