@@ -52,7 +52,10 @@ def save(obj: Any, f: str | os.PathLike[str] | IO[bytes], *, format: str | None 
             zip format, for PyTorch-only tools) or ``"npz"`` (flat name -> tensor mappings).
         metadata: str -> str entries stored in the safetensors ``__metadata__``; the key
             ``"provenance"`` may instead map tensor names to JSON-able dicts (how each parameter
-            was made). Tensors carrying a ``_provenance`` dict contribute theirs automatically.
+            was made). Provenance is also picked up from tensors carrying a ``_provenance`` dict
+            and from dicts carrying one (``Module.state_dict()`` sets ``sd._provenance``, key ->
+            record); explicit ``metadata["provenance"]`` wins, then a tensor's own record.
+            ``load`` gives it back as ``_provenance`` on the OrderedDicts it returns.
 
     Tensors that share memory (the same tensor, or identical views of one array) are stored
     once and restored sharing memory; tied names are recorded as ``alias -> stored name``.
@@ -172,9 +175,9 @@ def load(f: str | os.PathLike[str] | IO[bytes], map_location: Any = None, mmap: 
     if kind == "safetensors":
         return _load_safetensors(f, mmap, verify)
     if kind == "npy":
-        return _bridge.wrap(npz.load_npy(f))
+        return _bridge.wrap(npz.load_npy(f), name="tensor", source=f)
     if kind == "zip" and _zip_kind(f) == "npz":
-        return {k: _bridge.wrap(v) for k, v in npz.load_npz(f).items()}
+        return {k: _bridge.wrap(v, name=k, source=f) for k, v in npz.load_npz(f).items()}
     return torch_pickle.read_torch(f, mmap=mmap, verify=verify)
 
 
@@ -189,11 +192,15 @@ def _load_safetensors(f: Any, mmap: bool, verify: bool) -> Any:
         arrays = dict(sf.tensors())
         meta = sf.metadata()
     aliases = file_aliases(meta, arrays)
+    prov = _provenance(f, meta)
     tree = meta.get(structure.STRUCTURE_KEY)
     if tree is None:  # a plain safetensors file: a flat state dict
-        out: dict[str, Any] = OrderedDict((k, _bridge.wrap(a)) for k, a in arrays.items())
+        out: dict[str, Any] = OrderedDict((k, _bridge.wrap(a, name=k, source=f)) for k, a in arrays.items())
         for alias, kept in aliases.items():
-            out[alias] = _bridge.wrap(arrays[kept])
+            out[alias] = _bridge.wrap(arrays[kept], name=alias, source=f)
+        records = {k: v for k, v in prov.items() if k in out and isinstance(v, dict)}
+        if records:
+            out._provenance = records  # type: ignore[attr-defined]
         return out
 
     def get(name: str, node: dict[str, Any]) -> Any:
@@ -201,8 +208,22 @@ def _load_safetensors(f: Any, mmap: bool, verify: bool) -> Any:
         if a is None:
             raise SerializationError(f, f"structure names tensor {name!r}, which the file lacks")
         kind, grad = structure.leaf_kind(node)
-        return _bridge.wrap(a, kind, grad)
-    return structure.unflatten(f, tree, get)
+        return _bridge.wrap(a, kind, grad, name=name, source=f)
+    return structure.unflatten(f, tree, get, prov)
+
+
+def _provenance(f: Any, meta: Mapping[str, str]) -> dict[str, Any]:
+    """tensor name -> provenance record, from ``__metadata__`` (empty when there is none)."""
+    raw = meta.get(structure.PROVENANCE_KEY)
+    if raw is None:
+        return {}
+    try:
+        prov = json.loads(raw)
+    except (ValueError, RecursionError):
+        prov = None
+    if not isinstance(prov, dict):
+        raise SerializationError(f, f"malformed {structure.PROVENANCE_KEY}")
+    return prov
 
 
 class Entry(NamedTuple):
@@ -228,22 +249,42 @@ class Checkpoint:
     def __init__(self, path: str | os.PathLike[str] | IO[bytes], *, verify: bool = True) -> None:
         self.path = path
         self._closer: Any = None
+        self._read: Any = None
         self.metadata: dict[str, str] = {}
         self.provenance: dict[str, Any] = {}
-        self.entries: dict[str, Entry] = {}
+        self._entries: dict[str, Entry] | None = {}
+        self._lazy: npz.NpzFile | None = None
         kind = detect(path)
         if kind == "zip":
             kind = "torch-zip" if _zip_kind(path) == "torch" else "npz"
         self.format = kind
         if kind == "safetensors":
             self._open_safetensors(verify)
-        elif kind in ("npz", "npy"):
-            arrays = npz.load_npz(path) if kind == "npz" else {"tensor": npz.load_npy(path)}
-            self._arrays = arrays
-            self.entries = {k: Entry(k, a.shape, a.dtype.name, a.nbytes) for k, a in arrays.items()}
+        elif kind == "npz":  # only the zip directory now; headers when entries are asked for
+            self._closer = self._lazy = npz.NpzFile(path)
+            self._entries = None
+            self._read = self._lazy.read
+        elif kind == "npy":
+            arrays = {"tensor": npz.load_npy(path)}
+            self._entries = {k: Entry(k, a.shape, a.dtype.name, a.nbytes) for k, a in arrays.items()}
             self._read = arrays.__getitem__
         else:
             self._open_torch(verify)
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """name -> :class:`Entry` (for ``.npz``, each member's header is read on first use)."""
+        if self._entries is None:
+            assert self._lazy is not None
+            out = {}
+            for name in self._lazy.names():
+                dt, shape = self._lazy.header(name)
+                n = dt.itemsize
+                for d in shape:
+                    n *= d
+                out[name] = Entry(name, shape, dt.name, n)
+            self._entries = out
+        return self._entries
 
     def _open_safetensors(self, verify: bool) -> None:
         sf = safetensors.safe_open(self.path, verify=verify)
@@ -251,12 +292,7 @@ class Checkpoint:
         meta = sf.metadata()
         aliases = file_aliases(meta, sf.header.tensors)
         self.metadata = {k: v for k, v in meta.items() if k not in aliases and not k.startswith(RESERVED_PREFIX)}
-        raw = meta.get(structure.PROVENANCE_KEY)
-        if raw is not None:
-            try:
-                self.provenance = json.loads(raw)
-            except ValueError:
-                raise SerializationError(self.path, f"malformed {structure.PROVENANCE_KEY}") from None
+        self.provenance = _provenance(self.path, meta)
         for t in sf.header.tensors.values():
             self.entries[t.name] = Entry(t.name, t.shape, t.dtype.name, t.end - t.begin)
         for alias, kept in aliases.items():
@@ -281,12 +317,14 @@ class Checkpoint:
         return iter(self.entries.values())
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.names())
 
     def __getitem__(self, name: str) -> Entry:
         return self.entries[name]
 
     def names(self) -> list[str]:
+        if self._entries is None and self._lazy is not None:
+            return self._lazy.names()
         return list(self.entries)
 
     @property
@@ -296,7 +334,7 @@ class Checkpoint:
 
     def read(self, name: str) -> np.ndarray:
         """The data of one tensor as a numpy array (hash-checked when the file has hashes)."""
-        if name not in self.entries:
+        if name not in self.names():
             raise KeyError(f"open_checkpoint: no tensor {name!r} in {self.path}")
         return self._read(name)  # type: ignore[no-any-return]
 

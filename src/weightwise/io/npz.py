@@ -129,6 +129,108 @@ def load_npz(f: str | os.PathLike[str] | IO[bytes], *, max_ratio: int = 64) -> d
     return _apply_dtypes(f, out)
 
 
+class NpzFile:
+    """An ``.npz`` opened lazily: only the zip directory is read on open.
+
+    ``names()`` comes from the directory; ``header(name)`` reads one member's ``.npy`` header
+    (dtype and shape, checked against the member's size); ``read(name)`` reads one array. The
+    same limits as :func:`load_npz` apply (compression ratio, declared sizes, numeric dtypes).
+    """
+
+    def __init__(self, f: str | os.PathLike[str] | IO[bytes], *, max_ratio: int = 64) -> None:
+        self.source, self.max_ratio = f, max_ratio
+        try:
+            self._zf = zipfile.ZipFile(f)
+        except _ZIP_ERRORS as e:
+            raise SerializationError(f, f"not a readable .npz archive: {e}") from None
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        for info in self._zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if name in self._infos:
+                self.close()
+                raise SerializationError(f, f"duplicate member {info.filename!r}")
+            self._infos[name] = info
+        self._special: dict[str, np.dtype] | None = None
+
+    def names(self) -> list[str]:
+        return [n for n in self._infos if n != DTYPES_MEMBER]
+
+    def close(self) -> None:
+        self._zf.close()
+
+    def __enter__(self) -> NpzFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _member(self, name: str, fn: Any) -> Any:
+        info = self._infos.get(name)
+        if info is None:
+            raise KeyError(f"{_name(self.source)}: no array named {name!r}")
+        if info.compress_type != zipfile.ZIP_STORED and \
+                info.file_size > self.max_ratio * max(info.compress_size, 1) + (1 << 16):
+            raise SerializationError(self.source, f"member {info.filename!r} expands {info.compress_size} "
+                                     f"bytes to {info.file_size}: refused (compression bomb?)")
+        where = f"{_name(self.source)}[{info.filename}]"
+        try:
+            with self._zf.open(info) as r:
+                return fn(where, _Capped(r, info.file_size), info.file_size)
+        except SerializationError:
+            raise
+        except _ZIP_ERRORS as e:
+            raise SerializationError(self.source, f"cannot read member {info.filename!r}: {e}") from None
+
+    def _dtypes(self) -> dict[str, np.dtype]:
+        if self._special is None:
+            table = self._member(DTYPES_MEMBER, _npy_from) if DTYPES_MEMBER in self._infos else None
+            self._special = {}
+            if table is not None:
+                if table.dtype.kind != "U" or table.ndim != 2 or table.shape[1] != 2:
+                    raise SerializationError(self.source, f"malformed {DTYPES_MEMBER} member")
+                for name, dname in table.tolist():
+                    dt = _ML.get(dname)
+                    if dt is None or name not in self._infos:
+                        raise SerializationError(self.source, f"{DTYPES_MEMBER}: cannot give {name!r} dtype {dname!r}")
+                    self._special[name] = dt
+        return self._special
+
+    def _real(self, name: str, dt: np.dtype) -> np.dtype:
+        special = self._dtypes().get(name)
+        if special is None:
+            return dt
+        if dt.itemsize != special.itemsize:
+            raise SerializationError(self.source, f"{DTYPES_MEMBER}: cannot give {name!r} dtype {special.name!r}")
+        return special
+
+    def header(self, name: str) -> tuple[np.dtype, tuple[int, ...]]:
+        """(dtype, shape) of one member, from its ``.npy`` header only."""
+        def parse(where: str, r: Any, size: int) -> tuple[np.dtype, tuple[int, ...]]:
+            head = r.read(min(size, 12))  # magic, version, header length: then just the header
+            if len(head) >= 10 and head.startswith(MAGIC):
+                n = struct.unpack("<H", head[8:10])[0] + 10 if head[6] == 1 else \
+                    struct.unpack("<I", head[8:12])[0] + 12 if len(head) == 12 else 0
+                if len(head) < n <= 12 + MAX_HEADER:
+                    head += r.read(n - len(head))
+            dt, shape, _, off = parse_npy_header(where, head)
+            nbytes = dt.itemsize
+            for d in shape:
+                nbytes *= d
+            if nbytes != size - off:
+                raise SerializationError(where, f"shape {shape} of {dt} needs {nbytes} bytes, the member holds {size - off}")
+            return dt.newbyteorder("=") if dt.byteorder == ">" else dt, shape
+        dt, shape = self._member(name, parse)
+        return self._real(name, dt), shape
+
+    def read(self, name: str) -> np.ndarray:
+        """One array (bfloat16/float8 members get their real dtype back)."""
+        if name == DTYPES_MEMBER:
+            raise KeyError(f"{_name(self.source)}: no array named {name!r}")
+        a = self._member(name, _npy_from)
+        dt = self._real(name, a.dtype)
+        return a if dt == a.dtype else a.view(dt)
+
+
 def _name(f: Any) -> str:
     return os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<npz>")  # type: ignore[return-value]
 

@@ -20,7 +20,7 @@ import base64
 import json
 import math
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -132,6 +132,9 @@ def _encode(flat: Flat, x: Any, path: str, stack: list[int]) -> Any:
             return {"l": items} if isinstance(x, list) else {"t": items}
         if isinstance(x, dict):
             pairs = [[_key_node(k, path), _encode(flat, v, sub(k), stack)] for k, v in x.items()]
+            records = getattr(x, "_provenance", None)  # a state_dict's name -> record table
+            if isinstance(records, Mapping) and records:
+                _dict_provenance(flat, x, pairs, records)
             if isinstance(x, OrderedDict):
                 meta = getattr(x, "_metadata", None)
                 node: dict[str, Any] = {"od": pairs}
@@ -144,6 +147,14 @@ def _encode(flat: Flat, x: Any, path: str, stack: list[int]) -> Any:
     raise TypeError(
         f"save(): cannot store {type(x).__name__} at {path or '<root>'}; supported: tensors, "
         "numpy arrays, lists, tuples, dicts, str, int, float, bool, None, bytes")
+
+
+def _dict_provenance(flat: Flat, x: dict[Any, Any], pairs: list[list[Any]], records: Mapping[Any, Any]) -> None:
+    """Records of ``x._provenance`` for the tensors of ``x``; a tensor's own record wins."""
+    for (k, _), (_, node) in zip(x.items(), pairs):
+        rec = records.get(k) if isinstance(k, str) else None
+        if isinstance(rec, Mapping) and isinstance(node, dict) and "T" in node:
+            flat.provenance.setdefault(node["T"], dict(rec))
 
 
 def finish(flat: Flat) -> str:
@@ -166,8 +177,10 @@ def finish(flat: Flat) -> str:
 
 
 class _Decoder:
-    def __init__(self, source: Any, get: Callable[[str, dict[str, Any]], Any]) -> None:
+    def __init__(self, source: Any, get: Callable[[str, dict[str, Any]], Any],
+                 provenance: Mapping[str, Any] | None = None) -> None:
         self.source, self.get, self.objects, self.count = source, get, {}, 0  # type: ignore[var-annotated]
+        self.provenance = provenance or {}
 
     def bad(self, why: str) -> SerializationError:
         return SerializationError(self.source, f"malformed {STRUCTURE_KEY}: {why}")
@@ -205,10 +218,18 @@ class _Decoder:
             if not all(isinstance(p, list) and len(p) == 2 for p in body):
                 raise self.bad("dict items must be [key, value] pairs")
             out: dict[Any, Any] = OrderedDict() if tag == "od" else {}
+            records: dict[str, Any] = {}
             for k, v in body:
-                out[self.key(k)] = self.node(v, depth + 1)
+                key = self.key(k)
+                out[key] = self.node(v, depth + 1)
+                if self.provenance and isinstance(v, dict) and isinstance(key, str):
+                    rec = self.provenance.get(str(v.get("T")))
+                    if isinstance(rec, dict):
+                        records[key] = rec
             if tag == "od" and rest and rest[0][0] == "m":
                 out._metadata = rest[0][1]  # type: ignore[attr-defined]
+            if tag == "od" and records:
+                out._provenance = records  # type: ignore[attr-defined]
             return out
         raise self.bad(f"unknown node {tag!r}")
 
@@ -224,13 +245,18 @@ class _Decoder:
         return obj
 
 
-def unflatten(source: Any, structure: str, get: Callable[[str, dict[str, Any]], Any]) -> Any:
-    """Rebuild the object; ``get(name, node)`` returns the (wrapped) tensor for a leaf."""
+def unflatten(source: Any, structure: str, get: Callable[[str, dict[str, Any]], Any],
+              provenance: Mapping[str, Any] | None = None) -> Any:
+    """Rebuild the object; ``get(name, node)`` returns the (wrapped) tensor for a leaf.
+
+    With ``provenance`` (stored tensor name -> record), every OrderedDict that holds recorded
+    tensors gets a ``_provenance`` attribute (its key -> record), as ``Module.state_dict`` makes.
+    """
     try:
         tree = json.loads(structure)
     except (ValueError, RecursionError) as e:
         raise SerializationError(source, f"malformed {STRUCTURE_KEY}: {e}") from None
-    return _Decoder(source, get).node(tree, 0)
+    return _Decoder(source, get, provenance).node(tree, 0)
 
 
 def leaf_kind(node: dict[str, Any]) -> tuple[str, bool]:
