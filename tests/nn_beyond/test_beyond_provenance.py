@@ -228,3 +228,48 @@ def test_state_dict_carries_provenance_like_metadata() -> None:
     R["ones_"](o.c.own)
     R["zeros_"](o.c.inner[0].bias)
     assert list(o.state_dict()._provenance) == ["c.own", "c.inner.0.bias"]
+
+
+def test_record_binding_fast_path_matches_inspect() -> None:
+    from weightwise.nn.provenance import deterministic
+
+    def fill(t, val, scale=2.0, *, shift=0.0, generator=None):  # type: ignore[no-untyped-def]
+        t._a[...] = val * scale + shift
+        return t
+
+    rec = record_init(fill)
+    sig = pyinspect.signature(fill)
+    for args, kwargs in [((1.0,), {}), ((1.0, 3.0), {}), ((), {"val": 1.0, "shift": 1.0}),
+                         ((1.0,), {"scale": 0.5, "shift": -1.0}), ((1.0,), {"generator": None})]:
+        t = rec(ww.empty(2), *args, **kwargs)
+        bound = sig.bind(t, *args, **kwargs)
+        bound.apply_defaults()
+        want = {k: v for k, v in list(bound.arguments.items())[1:] if k != "generator"}
+        assert t._provenance["args"] == want and list(t._provenance["args"]) == list(want)
+        assert t._provenance["random"] is False
+    t = rec(t=ww.empty(2), val=4.0)
+    assert t._provenance["args"] == {"val": 4.0, "scale": 2.0, "shift": 0.0}
+    for args, kwargs in [((), {}), ((1.0,), {"val": 1.0}), ((1.0, 2.0, 3.0), {}), ((1.0,), {"bogus": 1})]:
+        t = ww.empty(2)
+        with pytest.raises(TypeError):
+            rec(t, *args, **kwargs)
+        assert "_provenance" not in t.__dict__
+    # Arguments as JSON values; an initializer marked deterministic skips the second state read.
+    t = rec(ww.empty(2), ww.tensor(1.5), (1, 2), shift=float("inf"))  # type: ignore[arg-type]
+    assert t._provenance["args"] == {"val": 1.5, "scale": [1, 2], "shift": "inf"}
+    marked = record_init(deterministic(lambda t: t))
+    assert marked(ww.empty(1))._provenance["random"] is False
+    drew = record_init(lambda t: t.uniform_())
+    assert drew(ww.empty(1))._provenance["random"] is True
+
+
+def test_state_hash_cache_follows_refills_and_generators() -> None:
+    g = Generator().manual_seed(7)
+    h0 = state_hash(g)
+    g._random(624)                                   # a whole refill: same position, new words
+    h1 = state_hash(g)
+    assert h1 != h0 and state_hash(g) == h1
+    assert state_hash(Generator().manual_seed(7)) == h0    # another engine, same state
+    g2 = Generator().manual_seed(7)
+    g2._random(624)
+    assert state_hash(g2) == h1

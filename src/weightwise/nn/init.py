@@ -16,7 +16,8 @@ import numpy as np
 from .. import random as _random
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .provenance import record_init
+from .parameter import Parameter
+from .provenance import deterministic, record_init
 
 __all__ = [
     "calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_",
@@ -126,28 +127,44 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         return _write(tensor, result)
 
 
-@record_init
-def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with `val`."""
+def _fill(tensor: Tensor, val: Any) -> Tensor:
+    """`tensor.fill_(val)` under no-grad; a plain tensor and a Python number take the direct
+    route (what `fill_` does under no-grad: one `ndarray.fill` and a version bump)."""
+    if type(tensor) in _PLAIN and type(val) in _NUMBERS:
+        tensor._a.fill(val)
+        tensor._vc[0] += 1
+        return tensor
     with no_grad():
         return tensor.fill_(val)
 
 
+_PLAIN = (Tensor, Parameter)
+_NUMBERS = (int, float, bool)
+
+
 @record_init
+@deterministic
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with `val`."""
+    return _fill(tensor, val)
+
+
+@record_init
+@deterministic
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
-    with no_grad():
-        return tensor.fill_(1.0)
+    return _fill(tensor, 1.0)
 
 
 @record_init
+@deterministic
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0."""
-    with no_grad():
-        return tensor.zero_()
+    return _fill(tensor, 0)
 
 
 @record_init
+@deterministic
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity matrix (ones on the diagonal).
 
@@ -161,6 +178,7 @@ def eye_(tensor: Tensor) -> Tensor:
 
 
 @record_init
+@deterministic
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill a 3/4/5-D (convolution) weight with the Dirac delta: convolution is the identity.
 

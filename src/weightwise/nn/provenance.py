@@ -46,12 +46,78 @@ from .parameter import is_lazy
 if TYPE_CHECKING:
     from .module import Module
 
-__all__ = ["provenance", "record_default_init", "record_init", "set_provenance", "state_hash"]
+__all__ = ["deterministic", "provenance", "record_default_init", "record_init", "set_provenance",
+           "state_hash"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _depth = threading.local()
 _MT_STATE_BYTES = 624 * 4 + 4  # numpy's mt19937_state: uint32 key[624]; int pos
+
+
+_KEY_BYTES = 624 * 4
+_key_cache: dict[int, tuple[bytes, Any]] = {}  # id(engine) -> (key words, blake2b over them)
+_last_hash: dict[int, tuple[Any, str]] = {}  # id(engine) -> (snapshot, its hash)
+_views: dict[int, tuple[Any, Any]] = {}  # id(engine) -> (engine, ctypes view of its state struct)
+
+Snapshot = tuple  # (state struct bytes, (fresh, next float normal, next double normal))
+
+
+def _snapshot(gen: Any) -> Snapshot | None:
+    """The generator's full state, read without building a Python dict: the raw MT19937
+    struct (624 uint32 words and the position) and the normal caches. None if the generator is
+    not MT19937-based (`state_hash` then hashes `get_state()`)."""
+    try:
+        engine = gen._engine
+        hit = _views[id(engine)]
+        if hit[0] is engine:
+            return hit[1].raw, (gen._fresh, gen._next_float_normal, gen._next_double_normal)
+    except (AttributeError, KeyError):
+        pass
+    return _snapshot_slow(gen)
+
+
+def _snapshot_slow(gen: Any) -> Snapshot | None:
+    engine = getattr(gen, "_engine", None)
+    if not isinstance(engine, np.random.MT19937):
+        return None
+    try:  # the view holds the engine, so its memory stays valid while cached
+        view = (ctypes.c_char * _MT_STATE_BYTES).from_address(engine.ctypes.state_address)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if len(_views) > 64:
+        _views.clear()
+    _views[id(engine)] = (engine, view)
+    return view.raw, (getattr(gen, "_fresh", None), getattr(gen, "_next_float_normal", None),
+                      getattr(gen, "_next_double_normal", None))
+
+
+def _hash_snapshot(gen: Any, snap: Snapshot) -> str:
+    """blake2b-64 of the state bytes; the 2,496 bytes of key words change only every 624
+    draws, so the hash state after them is cached per engine and only the tail (position,
+    normal caches) is hashed on each call."""
+    slot = id(gen._engine)
+    last = _last_hash.get(slot)
+    if last is not None and last[0] == snap:
+        return last[1]  # the state did not move since the last hash (non-random initialisers)
+    raw, tail = snap
+    key = raw[:_KEY_BYTES]
+    hit = _key_cache.get(slot)
+    if hit is None or hit[0] != key:
+        h = hashlib.blake2b(key, digest_size=8)
+        if len(_key_cache) > 64:
+            _key_cache.clear()
+        _key_cache[slot] = (key, h)
+    else:
+        h = hit[1]
+    h = h.copy()
+    h.update(raw[_KEY_BYTES:])
+    h.update(repr(tail).encode())
+    out = h.hexdigest()
+    if len(_last_hash) > 64:
+        _last_hash.clear()
+    _last_hash[slot] = (snap, out)
+    return out
 
 
 def state_hash(generator: Any = None) -> str:
@@ -60,18 +126,10 @@ def state_hash(generator: Any = None) -> str:
     Reads the state only; no number is drawn.
     """
     gen = generator if generator is not None else _random.default_generator
-    engine = getattr(gen, "_engine", None)
-    raw: bytes | None = None
-    if isinstance(engine, np.random.MT19937):
-        try:  # the raw MT19937 struct (624 uint32 words and the position): no Python dict built
-            raw = ctypes.string_at(engine.ctypes.state_address, _MT_STATE_BYTES)
-            raw += repr((getattr(gen, "_fresh", None), getattr(gen, "_next_float_normal", None),
-                         getattr(gen, "_next_double_normal", None))).encode()
-        except (AttributeError, TypeError, ValueError):
-            raw = None
-    if raw is None:
-        raw = np.asarray(gen.get_state()).tobytes()
-    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+    snap = _snapshot(gen)
+    if snap is not None:
+        return _hash_snapshot(gen, snap)
+    return hashlib.blake2b(np.asarray(gen.get_state()).tobytes(), digest_size=8).hexdigest()
 
 
 def _jsonable(v: Any) -> Any:
@@ -102,6 +160,64 @@ def set_provenance(tensor: Any, record: dict[str, Any]) -> bool:
     return True
 
 
+_REQUIRED = object()
+
+
+def _binder(fn: Any) -> Callable[[tuple, dict], dict[str, Any] | None] | None:
+    """A fast `sig.bind(...).apply_defaults()` for `fn(tensor, p1=.., p2=.., *, k=..)`: returns
+    the arguments after the tensor as a dict (defaults filled), or None where the call does not
+    fit (then the slow path binds with `inspect`, or `fn` itself reports the bad call)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    ps = list(sig.parameters.values())
+    if not ps or ps[0].kind not in (inspect.Parameter.POSITIONAL_ONLY,
+                                     inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        return None
+    rest = ps[1:]
+    if any(p.kind not in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+           for p in rest):
+        return None
+    positional = tuple(p.name for p in rest if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    # The arguments in signature order, a placeholder where one is required: updating a copy
+    # keeps that order.
+    template = {p.name: (p.default if p.default is not inspect.Parameter.empty else _REQUIRED)
+                for p in rest}
+    required = tuple(k for k, v in template.items() if v is _REQUIRED)
+    known = frozenset(template)
+    first = ps[0].name
+    n_pos = len(positional) + 1
+
+    def bind(args: tuple, kwargs: dict) -> dict[str, Any] | None:
+        n = len(args)
+        if n > n_pos or not n:
+            return None
+        merged = template.copy()
+        if n > 1:
+            merged.update(zip(positional, args[1:]))
+        if kwargs:
+            if not known.issuperset(kwargs) or any(k in kwargs for k in positional[:n - 1]):
+                return None
+            merged.update(kwargs)
+        if required:
+            for k in required:
+                if merged[k] is _REQUIRED:
+                    return None
+        return merged
+
+    bind.tensor_name = first  # type: ignore[attr-defined]
+    return bind
+
+
+def deterministic(fn: F) -> F:
+    """Mark an initializer that never draws a random number (`constant_`, `eye_`): under
+    `record_init` its record says `"random": False` without reading the generator after the
+    call."""
+    fn._draws_random = False  # type: ignore[attr-defined]
+    return fn
+
+
 def record_init(fn: F) -> F:
     """Decorate an initializer `fn(tensor, *args, generator=None, **kw) -> tensor` so that the
     tensor records `{"fn", "args", "seed", "offset", "generator", "random"}` as `_provenance`.
@@ -109,6 +225,8 @@ def record_init(fn: F) -> F:
     Transparent: the wrapper has `fn`'s name, docstring and signature, returns what `fn`
     returns, raises what `fn` raises (and records nothing then), and draws no random number.
     Only the outermost decorated call records (nested initializers do not overwrite it).
+    The signature is analysed once, at decoration: a call costs a few microseconds on top of
+    `fn` (the state hash reuses the hash of the generator's key words between refills).
 
     Example:
         >>> xavier = record_init(nn.init.xavier_uniform_)
@@ -117,75 +235,80 @@ def record_init(fn: F) -> F:
     """
     if getattr(fn, "_records_provenance", False):
         return fn
+    name = getattr(fn, "__name__", type(fn).__name__)
+    bind = _binder(fn)
     try:
         sig: inspect.Signature | None = inspect.signature(fn)
     except (TypeError, ValueError):
         sig = None
-    name = getattr(fn, "__name__", type(fn).__name__)
-    # Parameters after the tensor, when all are plain with defaults (every nn.init function).
-    simple: list[str] | None = None
-    defaults: dict[str, Any] = {}
-    if sig is not None:
-        ps = list(sig.parameters.values())
-        plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        if ps and all(p.kind in plain and p.default is not inspect.Parameter.empty for p in ps[1:]):
-            simple = [p.name for p in ps[1:] if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
-            defaults = {p.name: p.default for p in ps[1:]}
+    local = _depth
+    never_draws = getattr(fn, "_draws_random", None) is False  # set by `deterministic`
+    plain_scalars = (bool, int, str, type(None))
+
+    def slow_bind(args: tuple, kwargs: dict) -> dict[str, Any] | None:
+        if sig is None:
+            return None
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return None  # fn itself reports the bad call
+        bound.apply_defaults()
+        return dict(list(bound.arguments.items())[1:])  # drop the tensor
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        depth = getattr(_depth, "n", 0)
+        depth = getattr(local, "n", 0)
         if depth:
-            _depth.n = depth + 1
+            local.n = depth + 1
             try:
                 return fn(*args, **kwargs)
             finally:
-                _depth.n = depth
-        tensor = args[0] if args else kwargs.get("tensor")
-        bound_args: dict[str, Any] = {}
-        gen_arg = None
-        if simple is not None and len(args) <= len(simple) + 1 and all(k in defaults for k in kwargs):
-            merged = dict(defaults)  # the fast path: plain positional-or-keyword parameters
-            merged.update(zip(simple, args[1:]))
-            merged.update(kwargs)
-            if merged.get("generator") is not None:
-                gen_arg = merged["generator"]
-            bound_args = {k: _jsonable(v) for k, v in merged.items() if k != "generator"}
-        elif sig is not None:
-            try:
-                bound = sig.bind(*args, **kwargs)
-                bound.apply_defaults()
-                items = list(bound.arguments.items())[1:]  # drop the tensor
-                for k, v in items:
-                    if k == "generator":
-                        gen_arg = v
-                    else:
-                        bound_args[k] = _jsonable(v)
-            except TypeError:
-                pass  # fn itself reports the bad call below
+                local.n = depth
+        if args:
+            tensor = args[0]
+        else:
+            tensor = kwargs.get("tensor") if bind is None else kwargs.get(bind.tensor_name)  # type: ignore[attr-defined]
+            if tensor is None:
+                return fn(*args, **kwargs)  # fn reports the call without a tensor
+        merged = bind(args, kwargs) if bind is not None else None
+        if merged is None:
+            merged = slow_bind(args, kwargs) or {}
+        gen_arg = merged.pop("generator", None) if "generator" in merged else None
         gen = gen_arg if gen_arg is not None else _random.default_generator
-        try:
-            before = state_hash(gen)
-        except Exception:  # a generator-like object without get_state
-            before = None
-        _depth.n = 1
+        raw = _snapshot(gen)
+        before = None
+        if raw is None:  # a generator-like object without the raw MT19937 state
+            try:
+                before = state_hash(gen)
+            except Exception:
+                before = None
+        local.n = 1
         try:
             out = fn(*args, **kwargs)
         finally:
-            _depth.n = 0
-        if isinstance(tensor, Tensor):
-            record: dict[str, Any] = {"fn": name, "args": bound_args}
+            local.n = 0
+        if not isinstance(tensor, Tensor):
+            return out
+        for k, v in merged.items():  # arguments as JSON values (merged is this call's own dict)
+            tv = type(v)
+            if not (tv in plain_scalars or (tv is float and math.isfinite(v))):
+                merged[k] = _jsonable(v)
+        try:
+            seed: int | None = int(gen.initial_seed())
+        except Exception:
+            seed = None
+        if raw is not None:
+            offset: str | None = _hash_snapshot(gen, raw)
+            drew: bool | None = False if never_draws else _snapshot(gen) != raw
+        else:
+            offset = before
             try:
-                record["seed"] = int(gen.initial_seed())
+                drew = before is not None and state_hash(gen) != before
             except Exception:
-                record["seed"] = None
-            record["offset"] = before
-            record["generator"] = "default" if gen_arg is None else "explicit"
-            try:
-                record["random"] = before is not None and state_hash(gen) != before
-            except Exception:
-                record["random"] = None
-            set_provenance(tensor, record)
+                drew = None
+        record = {"fn": name, "args": merged, "seed": seed, "offset": offset,
+                  "generator": "default" if gen_arg is None else "explicit", "random": drew}
+        tensor.__dict__["_provenance"] = record  # every Tensor has a __dict__
         return out
 
     wrapper._records_provenance = True  # type: ignore[attr-defined]
