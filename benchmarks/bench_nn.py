@@ -2,7 +2,8 @@
 
 A model of 1,000 `Linear(16, 16)` modules in nested `Sequential`s (10 x 10 x 10, 2,000
 parameters). Times `named_parameters()`, `state_dict()`, `apply(init)` and `load_state_dict()`;
-prints medians and the ratio weightwise / PyTorch (below 1 is faster).
+prints medians (the two libraries measured alternately, the garbage collector paused
+during each call) and the ratio weightwise / PyTorch (below 1 is faster).
 
 Run: `python benchmarks/bench_nn.py [--repeat N]`.
 """
@@ -10,6 +11,7 @@ Run: `python benchmarks/bench_nn.py [--repeat N]`.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
 from typing import Any, Callable
@@ -46,14 +48,24 @@ def cases(lib: Any) -> dict[str, Callable[[], Any]]:
     }
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm up
-    times = []
+def median_times(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
+    """Median seconds per call of each function, measured alternately (one call of each per
+    round, so that load on the machine hits both libraries alike), with the garbage collector
+    paused during each call as `timeit` does."""
+    for fn in fns:
+        fn()  # warm up
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for i, fn in enumerate(fns):
+            gc.collect()
+            gc.disable()
+            try:
+                t0 = time.perf_counter()
+                fn()
+                times[i].append(time.perf_counter() - t0)
+            finally:
+                gc.enable()
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -70,11 +82,11 @@ def main() -> None:
     theirs = cases(torch) if torch is not None else {}
     print(f"{'operation (1,000 x Linear(16, 16))':<36} {'weightwise':>12} {'PyTorch':>12} {'ratio':>7}")
     for name, fn in ours.items():
-        w = median_time(fn, args.repeat)
         if name in theirs:
-            t = median_time(theirs[name], args.repeat)
+            w, t = median_times([fn, theirs[name]], args.repeat)
             print(f"{name:<36} {w * 1e3:>9.2f} ms {t * 1e3:>9.2f} ms {w / t:>7.2f}")
         else:
+            (w,) = median_times([fn], args.repeat)
             print(f"{name:<36} {w * 1e3:>9.2f} ms {'-':>12} {'-':>7}")
 
 

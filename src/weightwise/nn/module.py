@@ -547,9 +547,24 @@ class Module:
                     p.grad._vc[0] += 1
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call `fn` on every child (recursively, children first), then on self; returns self."""
-        for module in self.children():
-            module.apply(fn)
+        """Call `fn` on every child (recursively, children first), then on self; returns self.
+
+        As PyTorch: each parent visits its distinct children, so a module listed twice in one
+        parent is visited once, but a module shared by two different parents is visited twice
+        (once under each).
+        """
+        cls = type(self)
+        if cls.children is _children and cls.named_children is _named_children:
+            kids = self.__dict__["_modules"]
+            if kids:  # `children()` inlined
+                seen: set[int] = set()
+                for module in kids.values():
+                    if module is not None and id(module) not in seen:
+                        seen.add(id(module))
+                        module.apply(fn)
+        else:
+            for module in self.children():
+                module.apply(fn)
         fn(self)
         return self
 
@@ -728,3 +743,7 @@ def _params_of(m: Module) -> Any:
 
 def _buffers_of(m: Module) -> Any:
     return m.__dict__["_buffers"].items()
+
+
+_children = Module.children
+_named_children = Module.named_children
