@@ -112,3 +112,72 @@ def test_backward_hook_with_unused_non_leaf_input() -> None:
         print(a.grad, len(got))
 
     same_output(cell)
+
+
+def test_forward_hook_handles_with_kwargs_prepend_always_call() -> None:
+    def cell(torch: Any, nn: Any) -> None:
+        class Boom(nn.Module):
+            def forward(self, x: Any, fail: bool = False) -> Any:
+                if fail:
+                    raise ValueError("boom")
+                return x + 1
+
+        m = Boom()
+        events = []
+        h_kw = m.register_forward_hook(lambda mod, a, k, o: events.append(("kw", sorted(k))), with_kwargs=True)
+        h_first = m.register_forward_hook(lambda mod, a, o: events.append("first"), prepend=True)
+        h_always = m.register_forward_hook(lambda mod, a, o: events.append(("always", o)), always_call=True)
+        h_plain = m.register_forward_hook(lambda mod, a, o: events.append("plain"))
+        print(type(h_kw).__name__, len(m._forward_hooks), len(m._forward_hooks_with_kwargs),
+              len(m._forward_hooks_always_called))
+        m(torch.ones(1), fail=False)
+        print(events)
+        events.clear()
+        try:
+            m(torch.ones(1), fail=True)
+        except ValueError as e:
+            print("raised", e)
+        print(events)
+        for h in (h_kw, h_always):
+            h.remove()
+            h.remove()  # twice is harmless
+        print(len(m._forward_hooks), len(m._forward_hooks_with_kwargs), len(m._forward_hooks_always_called))
+        events.clear()
+        with h_first:
+            m(torch.ones(1))
+        m(torch.ones(1))
+        print(events)
+        h_plain.remove()
+        print(len(m._forward_hooks))
+
+    same_output(cell)
+
+
+def test_hook_handles_after_copy_pickle_and_on_plain_dicts() -> None:
+    import copy
+    import pickle
+
+    from weightwise.nn.hooks import RemovableHandle
+
+    lin = ww.nn.Linear(2, 2)
+    calls: list[str] = []
+    h = lin.register_forward_hook(lambda m, a, o: calls.append("orig"), with_kwargs=False, always_call=True)
+    twin = copy.deepcopy(lin)
+    h.remove()                                      # removes from the original only
+    assert not lin._forward_hooks and not lin._forward_hooks_always_called
+    assert len(twin._forward_hooks) == 1 and len(twin._forward_hooks_always_called) == 1
+    state = pickle.loads(pickle.dumps(ww.nn.Linear(2, 2))).__dict__.copy()
+    for key in ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called"):
+        del state[key]                              # a module pickled without these tables
+    old = ww.nn.Linear.__new__(ww.nn.Linear)
+    old.__setstate__(state)
+    h2 = old.register_forward_hook(lambda m, a, k, o: calls.append("old"), with_kwargs=True)
+    old(ww.ones(1, 2))
+    h2.remove()
+    old(ww.ones(1, 2))
+    assert calls == ["old"] and not old._forward_hooks_with_kwargs
+    plain: dict = {}                                # a plain dict cannot be weakly referenced
+    h3 = RemovableHandle(plain, extra_dict={})
+    plain[h3.id] = print
+    h3.remove()
+    assert plain == {}

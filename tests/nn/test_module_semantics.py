@@ -140,6 +140,31 @@ def test_apply_order_children_first_and_returns_self() -> None:
     same_output(cell)
 
 
+def test_apply_visits_a_module_shared_by_two_parents_twice() -> None:
+    # PyTorch's `apply` recurses through each parent's distinct `children()`: a module listed
+    # twice in one parent is visited once there, but a module under two different parents is
+    # visited once under each (unlike `modules()`, which lists it once). weightwise keeps that.
+    def cell(torch: Any, nn: Any) -> None:
+        shared = nn.Linear(2, 2)
+        twice_in_one = nn.Sequential(shared, shared)
+        two_parents = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared))
+        for net in (twice_in_one, two_parents):
+            visits = []
+            net.apply(lambda m: visits.append(m is shared))
+            print(sum(visits), len(list(net.modules())), [m is shared for m in net.modules()].count(True))
+
+        class OwnChildren(nn.Sequential):
+            def children(self):  # type: ignore[no-untyped-def]
+                return iter([self[0]])
+
+        net = OwnChildren(nn.ReLU(), nn.Tanh())
+        seen = []
+        net.apply(lambda m: seen.append(type(m).__name__))
+        print(seen)
+
+    same_output(cell)
+
+
 def test_hooks_order_and_results() -> None:
     def cell(torch: Any, nn: Any) -> None:
         torch.manual_seed(0)

@@ -29,7 +29,7 @@ class RemovableHandle:
     next_id = itertools.count()
 
     def __init__(self, hooks_dict: Any, *, extra_dict: Any = None) -> None:
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.hooks_dict_ref = _ref(hooks_dict)
         self.id = next(RemovableHandle.next_id)
         extra: tuple[Any, ...]
         if extra_dict is None:
@@ -38,7 +38,7 @@ class RemovableHandle:
             extra = tuple(extra_dict)
         else:
             extra = (extra_dict,)
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extra)
+        self.extra_dict_ref = tuple(_ref(d) for d in extra)
 
     def remove(self) -> None:
         for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
@@ -51,6 +51,15 @@ class RemovableHandle:
 
     def __exit__(self, *args: Any) -> None:
         self.remove()
+
+
+def _ref(d: Any) -> Callable[[], Any]:
+    """A weak reference to a hooks mapping; a plain `dict` cannot be weakly referenced, so it is
+    held strongly (a handle then keeps it alive, which is harmless)."""
+    try:
+        return weakref.ref(d)
+    except TypeError:
+        return lambda: d
 
 
 def add_hook(hooks: OrderedDict, hook: Callable, prepend: bool, extra: Any = None) -> RemovableHandle:

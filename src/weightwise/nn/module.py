@@ -278,6 +278,13 @@ class Module:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        # State pickled without some hook tables (older files): give them empty ones, as PyTorch.
+        d = self.__dict__
+        for key in _HOOK_TABLES:
+            if not isinstance(d.get(key), OrderedDict):
+                d[key] = OrderedDict(d.get(key) or ())
+        d.setdefault("_is_full_backward_hook", None)
+        d.setdefault("_non_persistent_buffers_set", set())
 
     # ------------------------------------------------------------------ calling
     def _get_name(self) -> str:
@@ -745,5 +752,9 @@ def _buffers_of(m: Module) -> Any:
     return m.__dict__["_buffers"].items()
 
 
+_HOOK_TABLES = ("_backward_pre_hooks", "_backward_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+                "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                "_load_state_dict_post_hooks")
 _children = Module.children
 _named_children = Module.named_children
