@@ -18,6 +18,7 @@ from weightwise.nn.select import (
     freeze,
     init_,
     inspect,
+    match_names,
     param_groups,
     select,
     unfreeze,
@@ -250,3 +251,44 @@ def test_inspect_rows_and_table() -> None:
     assert "(8,)" in lines[2] and "float32" in lines[2]
     with pytest.raises(ValueError, match=r"inspect\(\): pattern"):
         inspect(net, "zzz")
+
+
+@pytest.mark.parametrize("pattern", ["**", "**.weight", "*.weight", "block 0.*", "block 0.*.bias",
+                                     "block ?.bias", "heads.**.bias", "**.b*", "re:^heads\\.",
+                                     re.compile(r"\d\.weight$"), ["**.bias", "re:cls"]])
+def test_match_names_agrees_with_select(pattern: object) -> None:
+    net = make()
+    got, report = match_names(pattern, ALL, allow_empty=True)
+    pats = pattern if isinstance(pattern, list) else [pattern]
+    sel = select(net, *pats, allow_empty=True, remove_duplicate=False)
+    assert got == sel.names()
+    assert report.matched == sel.report.matched and report.unassigned == sel.report.unassigned
+
+
+def test_match_names_report_errors_and_cli_pattern() -> None:
+    from weightwise.nn.select import _Pattern
+
+    keys = ["embed.weight", "fc.weight", "fc.bias", "fc.bias"]          # plain names, kept as given
+    got, report = match_names(["**.bias", "re:^embed", lambda n, p: p is None and n == "fc.weight"], keys)
+    assert got == keys
+    assert report.matched == {"**.bias": ["fc.bias", "fc.bias"], "re:^embed": ["embed.weight"],
+                              "<lambda>": ["fc.weight"]}
+    assert str(report).splitlines()[0].split() == ["pattern", "matched", "selected", "names"]
+    with pytest.raises(ValueError, match=r"match_names\(\): pattern '\*\*.wieght' matched no name; "
+                                         r"close names: fc.weight, embed.weight"):
+        match_names("**.wieght", keys)
+    with pytest.raises(ValueError, match=r"--filter\(\): pattern 'x' matched no name; there are no names"):
+        match_names("x", [], api="--filter")
+    assert match_names(["x", "fc.*"], keys, allow_empty=True)[1].matched["x"] == []
+    with pytest.raises(TypeError, match="module type, which needs a model"):
+        match_names(Linear, keys)
+    with pytest.raises(TypeError, match="names must be an iterable of strings"):
+        match_names("**", "fc.weight")
+    with pytest.raises(TypeError, match="names must be strings"):
+        match_names("**", [1])
+    with pytest.raises(ValueError, match="invalid regular expression"):
+        match_names("re:(", keys)
+    with pytest.raises(ValueError, match="at least one pattern"):
+        match_names([], keys)
+    # The compiled pattern the CLI uses directly still works on plain names.
+    assert _Pattern("fc.*", "--filter").match_all(keys, [None] * 4, None) == [False, True, True, True]  # type: ignore[arg-type]

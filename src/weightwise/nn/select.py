@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from .module import Module
 
 __all__ = [
-    "ParamGroups", "Report", "Selection", "Selector", "freeze", "init_", "inspect", "param_groups",
-    "select", "unfreeze",
+    "ParamGroups", "Report", "Selection", "Selector", "freeze", "init_", "inspect", "match_names",
+    "param_groups", "select", "unfreeze",
 ]
 
 PatternLike = Union[str, "re.Pattern[str]", type, tuple, Callable[[str, Parameter], bool]]
@@ -197,13 +197,18 @@ def _universe(model: Module) -> tuple[list[str], list[Parameter]]:
     return names, params
 
 
-def _empty_error(api: str, pat: _Pattern, names: Sequence[str], model: Module, extra: str = "") -> ValueError:
+def _empty_error(api: str, pat: _Pattern, names: Sequence[str], model: Module | None,
+                 extra: str = "") -> ValueError:
     close = difflib.get_close_matches(pat.text, names, n=5, cutoff=0.4)
     if not close:
         close = list(names[:5])
-    hint = f"; close names: {', '.join(close)}" if close else "; the model has no parameters"
-    return ValueError(f"{api}(): pattern {pat.text!r} matched no parameter of "
-                      f"{type(model).__name__}{extra}{hint} (pass allow_empty=True to allow it)")
+    if model is None:
+        what, none = "name", "; there are no names"
+    else:
+        what, none = f"parameter of {type(model).__name__}", "; the model has no parameters"
+    hint = f"; close names: {', '.join(close)}" if close else none
+    return ValueError(f"{api}(): pattern {pat.text!r} matched no {what}{extra}{hint} "
+                      "(pass allow_empty=True to allow it)")
 
 
 class Report:
@@ -330,6 +335,57 @@ def select(model: Module, *patterns: PatternLike, allow_empty: bool = False,
         >>> print(select(net, "0.*", nn.Linear).report)
     """
     return Selector(*patterns)(model, allow_empty=allow_empty, remove_duplicate=remove_duplicate)
+
+
+def match_names(patterns: PatternLike | Sequence[PatternLike], names: Iterable[str], allow_empty: bool = False,
+                *, api: str = "match_names") -> tuple[list[str], Report]:
+    """The names matched by any of `patterns`, over plain dotted names (no model needed: the
+    keys of a file, say), with the same compiler and report as `select`.
+
+    `patterns` is one pattern or a list of them: globs (`*` within a part, `**` across parts,
+    `?` one character), `"re:<regex>"` or a compiled regex (searched), or a predicate, called
+    as `predicate(name, None)`. Module types need a model: use `select`.
+
+    Returns:
+        `(selected, report)`: the matched names in the order given (each occurrence kept), and
+        a `Report` (`matched` per pattern, `assigned` the same, `unassigned` the rest).
+
+    Raises:
+        ValueError: a pattern matched no name (unless `allow_empty`), naming the closest names;
+            a bad regular expression; no pattern at all.
+        TypeError: a module-type pattern, or a pattern of an unsupported kind.
+
+    Example:
+        >>> match_names(["**.bias", "re:^embed"], ["embed.weight", "fc.weight", "fc.bias"])[0]
+        ['embed.weight', 'fc.bias']
+    """
+    pats = _patterns(patterns, api)
+    if not pats:
+        raise ValueError(f"{api}(): give at least one pattern (\"**\" selects everything)")
+    for pat in pats:
+        if pat.mtype is not None:
+            raise TypeError(f"{api}(): pattern {pat.text} selects by module type, which needs a "
+                            "model; use select(model, ...) instead")
+    if isinstance(names, str):
+        raise TypeError(f"{api}(): names must be an iterable of strings, got the string {names!r}")
+    names = list(names)
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"{api}(): names must be strings, got {type(n).__name__} ({n!r})")
+    report = Report("selected")
+    chosen = [False] * len(names)
+    nones = [None] * len(names)
+    for pat in pats:
+        mask = pat.match_all(names, nones, None)  # type: ignore[arg-type]
+        hit = [n for n, m in zip(names, mask) if m]
+        if not hit and not allow_empty:
+            raise _empty_error(api, pat, names, None)
+        text = pat.text if pat.text not in report.matched else f"{pat.text} #{len(report.matched)}"
+        report.matched[text] = hit
+        report.assigned[text] = hit
+        chosen = [c or m for c, m in zip(chosen, mask)]
+    report.unassigned = [n for n, c in zip(names, chosen) if not c]
+    return [n for n, c in zip(names, chosen) if c], report
 
 
 def _first_wins(api: str, model: Module, specs: Sequence[Any], allow_empty: bool,
