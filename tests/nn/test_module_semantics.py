@@ -140,6 +140,29 @@ def test_apply_order_children_first_and_returns_self() -> None:
     same_output(cell)
 
 
+def test_repr_never_shows_module_paths() -> None:
+    # Class paths differ from PyTorch's (weightwise.nn.linear.Linear); printed models never show
+    # them, whatever the layer, container or custom module (and a lazy parameter in a list).
+    def cell(torch: Any, nn: Any) -> None:
+        class Custom(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.p = nn.Parameter(torch.zeros(2))
+                self.register_buffer("b", torch.zeros(1))
+                self.inner = nn.ModuleDict({"act": nn.GELU("tanh"), "lin": nn.LazyLinear(3)})
+
+        net = nn.Sequential(
+            nn.Identity(), nn.Linear(2, 3), nn.Bilinear(2, 2, 1), nn.Flatten(), nn.Unflatten(1, (2, 2)),
+            nn.LeakyReLU(), nn.ELU(), nn.SiLU(), nn.Softmax(), nn.LogSoftmax(1), nn.Dropout(),
+            nn.Embedding(3, 2), nn.LayerNorm(2), nn.BatchNorm1d(2), nn.ModuleList([nn.Tanh()]),
+            nn.ParameterList([nn.Parameter(torch.zeros(2, 3)), torch.zeros(3), nn.UninitializedParameter()]),
+            nn.ParameterDict({"a": nn.Parameter(torch.zeros(2, dtype=torch.float64))}), Custom(), nn.Module())
+        text = repr(net)
+        print(text, str(net) == text, "weightwise" in text, "torch.nn" in text)
+
+    same_output(cell)
+
+
 def test_apply_visits_a_module_shared_by_two_parents_twice() -> None:
     # PyTorch's `apply` recurses through each parent's distinct `children()`: a module listed
     # twice in one parent is visited once there, but a module under two different parents is
@@ -307,6 +330,10 @@ def _fix(msg: str) -> str:
     lambda torch, nn: nn.Linear(2, 2).register_buffer("a.b", None),
     lambda torch, nn: nn.Linear(2, 2).register_buffer("weight", torch.zeros(1)),
     lambda torch, nn: nn.Linear(2, 2).register_buffer("b", [1, 2]),
+    # Messages with a class path: torch.nn.modules.linear.Linear here reads weightwise.nn.linear.Linear.
+    lambda torch, nn: nn.Module().register_parameter("w", nn.Linear(1, 1)),
+    lambda torch, nn: nn.Module().register_buffer("b", nn.ReLU()),
+    lambda torch, nn: setattr(nn.Linear(1, 1), "weight", nn.ReLU()),
     lambda torch, nn: nn.Linear(2, 2).add_module("", nn.ReLU()),
     lambda torch, nn: nn.Linear(2, 2).add_module("a.b", nn.ReLU()),
     lambda torch, nn: nn.Linear(2, 2).add_module("weight", nn.ReLU()),

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 
 from ..tensor import Tensor
 from .module import Module, _addindent, _typename
-from .parameter import Parameter
+from .parameter import Parameter, is_lazy
 
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
 
@@ -291,7 +291,8 @@ class ModuleDict(Module):
 
 def _param_line(k: Any, p: Any, type_text: str) -> str:
     if isinstance(p, Tensor):
-        size_str = "x".join(str(s) for s in p.size())
+        # An uninitialised (lazy) parameter has no shape yet: PyTorch prints "of size 0".
+        size_str = "0" if is_lazy(p) else "x".join(str(s) for s in p.size())
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
         return f"  ({k}): {kind} containing: [{type_text} of size {size_str}]"
     return f"  ({k}): Object of type: {type(p).__name__}"
