@@ -19,8 +19,9 @@ default; ``hash_algo="sha256"`` (or ``"sha1"``, ``"blake2b"``, ``"md5"``) is sti
 the reader checks whichever algorithm the file names.
 
 Writes go out in 1 MiB pieces, each hashed right after it is written while it is still in the CPU
-cache; on Linux the kernel is asked (``sync_file_range``) to start writing back every 8 MiB, so the
-final fsync waits only for the tail and the disk works while we hash.
+cache; on Linux the kernel is asked (``sync_file_range``, from a helper thread, since the call
+waits while the device queue is full) to start writing back every 8 MiB, so the disk works while
+we write and hash and the final fsync waits only for the tail.
 
 Example::
 
@@ -38,6 +39,7 @@ import mmap as _mmap
 import os
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, Iterator, Mapping, NamedTuple
 
 import numpy as np
@@ -225,7 +227,7 @@ def _writeback_starter(f: Any) -> Any:
     Linux only (``sync_file_range(SYNC_FILE_RANGE_WRITE)``, looked up in the C library already
     loaded into the process); elsewhere, or for files without a descriptor, ``None``.
     """
-    if not hasattr(os, "sched_getaffinity"):  # a cheap "is this Linux" test
+    if _WRITEBACK <= 0 or not hasattr(os, "sched_getaffinity"):  # off, or not Linux
         return None
     try:
         fd = f.fileno()
@@ -413,8 +415,28 @@ def write(f: IO[bytes], arrays: Mapping[str, np.ndarray], metadata: Mapping[str,
     start = f.tell()
     f.write(_header_bytes(items, meta or None))
     table: dict[str, str] = {}
-    kick = _writeback_starter(f)
-    pos = flushed = f.tell() if kick is not None else 0
+    total = sum(a.nbytes for _, _, a in items)
+    kick = _writeback_starter(f) if total >= 2 * _WRITEBACK else None
+    pos = f.tell() if kick is not None else 0
+    # sync_file_range blocks while the device queue is full: a helper thread takes that wait, so
+    # this one keeps writing and hashing while the disk works.
+    pool = ThreadPoolExecutor(1) if kick is not None else None
+    try:
+        _write_data(f, items, hash_algo, table, kick, pool, pos)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    if hash_algo is not None:
+        meta[HASH_KEY] = json.dumps({"algo": hash_algo, "tensors": {n: table[n] for n, _, _ in items}})
+        end = f.tell()
+        f.seek(start)
+        f.write(_header_bytes(items, meta))
+        f.seek(end)
+
+
+def _write_data(f: IO[bytes], items: list[tuple[str, str, np.ndarray]], hash_algo: str | None,
+                table: dict[str, str], kick: Any, pool: ThreadPoolExecutor | None, pos: int) -> None:
+    flushed = pos
     for name, _, a in items:
         data = np.ascontiguousarray(to_little_endian(a))  # one tensor copied at a time at most
         buf = _byte_view(data)
@@ -431,16 +453,10 @@ def write(f: IO[bytes], arrays: Mapping[str, np.ndarray], metadata: Mapping[str,
                 pos += len(piece)
                 if pos - flushed >= _WRITEBACK:
                     f.flush()
-                    kick(flushed, pos - flushed)
+                    pool.submit(kick, flushed, pos - flushed)  # type: ignore[union-attr]
                     flushed = pos
         if h is not None:
             table[name] = h.hexdigest()
-    if hash_algo is not None:
-        meta[HASH_KEY] = json.dumps({"algo": hash_algo, "tensors": {n: table[n] for n, _, _ in items}})
-        end = f.tell()
-        f.seek(start)
-        f.write(_header_bytes(items, meta))
-        f.seek(end)
 
 
 def save(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None,
