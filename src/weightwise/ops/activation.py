@@ -72,13 +72,20 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)), dtype=np.float64)
 
 
-try:  # SciPy's erf is a true ufunc; it is optional, so fall back to math.erf elementwise.
-    from scipy.special import erf as _scipy_erf
+_erf_impl: list = []
 
-    def erf_array(x: np.ndarray) -> np.ndarray:
-        return _scipy_erf(x.astype(np.float64))
-except ImportError:  # pragma: no cover - depends on the environment
-    erf_array = _erf
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf in float64. SciPy's ufunc when SciPy is installed (imported on first use, so that
+    `import weightwise` does not pay for it), else `math.erf` elementwise."""
+    if not _erf_impl:
+        try:
+            from scipy.special import erf as scipy_erf
+
+            _erf_impl.append(lambda v: scipy_erf(v.astype(np.float64)))
+        except ImportError:  # pragma: no cover - depends on the environment
+            _erf_impl.append(_erf)
+    return _erf_impl[0](x)
 
 
 class GeluBackward0(Function):

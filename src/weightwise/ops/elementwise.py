@@ -171,6 +171,7 @@ class _AddScalar(Function):
         return "AddBackward0"
 
     def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        self.s = s
         return a + s
 
     def backward(self, g: np.ndarray) -> np.ndarray:
@@ -185,6 +186,7 @@ class _SubScalar(_AddScalar):
         return "SubBackward0"
 
     def forward(self, a: np.ndarray, s: Any) -> np.ndarray:
+        self.s = s
         return a - s
 
 
