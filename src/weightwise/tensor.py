@@ -452,7 +452,7 @@ class Tensor:
             return memo[id(self)]
         new = type(self).__new__(type(self))
         Tensor.__init__(new)
-        new._a = self._a.copy()
+        new._a = _copy_sharing(self._a, memo)
         new.requires_grad = self.requires_grad
         memo[id(self)] = new
         if self.grad is not None:
@@ -465,6 +465,28 @@ class Tensor:
 
 
 _autograd._Tensor = Tensor
+
+
+def _copy_sharing(a: np.ndarray, memo: dict) -> np.ndarray:
+    """Copy `a` for deepcopy so that arrays sharing memory keep sharing it in the copy: the
+    array that owns the memory is copied once per `memo` (keyed by its id, as PyTorch keys its
+    storages) and `a` becomes the same view of that copy."""
+    base = a
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    if not (base.flags.c_contiguous or base.flags.f_contiguous) or a.size == 0:
+        return a.copy()
+    key = ("weightwise.storage", id(base))
+    if key not in memo:
+        memo[key] = base.copy(order="K")
+        memo.setdefault(id(memo), []).append(base)
+    new_base = memo[key]
+    if new_base.shape == a.shape and new_base.strides == a.strides and new_base.dtype == a.dtype \
+            and a.__array_interface__["data"][0] == base.__array_interface__["data"][0]:
+        return new_base
+    raw = new_base.ravel(order="K").view(np.uint8)  # a view: the copy is contiguous
+    offset = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=raw, offset=offset, strides=a.strides)
 
 
 def _rebuild(a: np.ndarray, requires_grad: bool) -> Tensor:
