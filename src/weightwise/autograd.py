@@ -157,6 +157,7 @@ class Function:
     _retain: Any = None
     _hooks: list[Callable] | None = None
     _freed = False
+    _next: tuple[Any, ...] = ()
 
     def forward(self, *args: Any) -> np.ndarray:
         raise NotImplementedError
@@ -174,6 +175,10 @@ class Function:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         out: list[tuple[Any, int]] = []
+        if self._freed:  # released after backward: the edges were kept
+            for e in self._next:
+                out.append((AccumulateGrad(e) if isinstance(e, _Tensor) else e, 0))
+            return tuple(out)
         for t in self.inputs:
             if t.grad_fn is not None:
                 out.append((t.grad_fn, 0))
@@ -293,9 +298,11 @@ def _check_versions(fn: Function) -> None:
         )
 
 
-def _collect(roots: Sequence[Function]) -> dict[Function, int]:
-    """Count, for every node reachable from the roots, how many edges lead into it."""
+def _collect(roots: Sequence[Function]) -> tuple[dict[Function, int], dict[int, int]]:
+    """Count, for every node reachable from the roots, how many edges lead into it; and, for
+    every leaf that requires grad (by id), how many edges lead into it."""
     deps: dict[Function, int] = {}
+    leaves: dict[int, int] = {}
     stack = list(roots)
     seen = set(roots)
     while stack:
@@ -309,7 +316,10 @@ def _collect(roots: Sequence[Function]) -> dict[Function, int]:
                     if g not in seen:
                         seen.add(g)
                         stack.append(g)
-    return deps
+            elif t.requires_grad:
+                i = id(t)
+                leaves[i] = leaves.get(i, 0) + 1
+    return deps, leaves
 
 
 _SECOND_BACKWARD = (
@@ -321,6 +331,15 @@ _SECOND_BACKWARD = (
 )
 
 
+def _release_node(fn: Function, inputs: tuple[Tensor, ...]) -> None:
+    """Drop what a node holds once its backward ran (retain_graph=False): its inputs and every
+    array its forward saved, as PyTorch frees saved tensors. What stays is the edge list (for
+    `next_functions`) and the flag that makes a second backward raise PyTorch's error."""
+    fn.__dict__.clear()
+    fn._freed = True
+    fn._next = tuple([t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs])
+
+
 def run_backward(
     roots: Sequence[tuple[Function, np.ndarray]],
     retain_graph: bool,
@@ -328,113 +347,151 @@ def run_backward(
 ) -> dict[int, np.ndarray] | None:
     """Propagate `roots` (node, gradient of its output) to the leaves.
 
-    Without `capture`, gradients of leaves are summed into their `.grad`. With `capture`
-    (id → tensor), only those tensors' gradients are collected and returned (autograd.grad).
-    The walk is iterative: a node runs once every edge into it has delivered its gradient.
+    Without `capture`, the gradient of every leaf is summed over all its uses in this pass, its
+    hooks run once on that total, and the result is added into `.grad`. With `capture`
+    (id -> tensor), only those tensors' gradients are collected and returned (autograd.grad).
+    The walk is iterative: a node (or leaf) runs once every edge into it has delivered.
     """
-    deps = _collect([fn for fn, _ in roots])
+    deps, leaf_left = _collect([fn for fn, _ in roots])
     grads: dict[Function, np.ndarray] = {}
-    # Arrays handed out by the engine; a leaf that receives one again must copy it.
-    owned: dict[int, np.ndarray] = {}
+    # Arrays a `.grad` may not take without a copy: the caller's root gradients, and arrays
+    # already taken by another `.grad` in this pass (all alive anyway, so ids stay unique).
+    given: dict[int, np.ndarray] = {}
+    # Leaves with several uses: [partial sum, whether the sum is an array of our own].
+    pending: dict[int, list[Any]] = {}
     ready: list[Function] = []
-    for fn, g in roots:
+    for fn, g0 in roots:
         if fn in grads:
-            grads[fn] = grads[fn] + g
+            grads[fn] = grads[fn] + g0
         else:
-            grads[fn] = g
-            owned[id(g)] = g
+            grads[fn] = g0
+            given[id(g0)] = g0
         if fn not in deps and fn not in ready:
             ready.append(fn)
     captured: dict[int, np.ndarray] = {}
     anomaly = _state["anomaly"]
     while ready:
         fn = ready.pop()
-        g = grads.pop(fn)
-        if fn._hooks:
-            for hook in fn._hooks:
-                r = hook(_Tensor._make(g))
-                if r is not None:
-                    g = r._a
-        if fn._retain is not None:
-            t = fn._retain()
-            if t is not None:
-                if capture is None:
-                    _accumulate(t, g, owned)
-                elif id(t) in capture:
-                    captured[id(t)] = g
-        if fn._freed:
-            raise RuntimeError(_SECOND_BACKWARD)
-        if fn._versions:
-            inputs = fn.inputs
-            for i, v in zip(fn.saved_inputs, fn._versions):
-                if inputs[i]._vc[0] != v:
-                    _check_versions(fn)
-        if fn._out is not None and fn._out[0] != fn._out_version:
-            _check_versions(fn)
-        in_grads = fn.backward(g)
-        if type(in_grads) is not tuple:
-            in_grads = (in_grads,)
-        if not retain_graph:
-            fn._freed = True
+        g: Any = grads.pop(fn, None)
+        inputs = fn.inputs
+        if g is None:
+            # No edge into this node delivered a gradient (every consumer returned None): it
+            # passes None on, so that the nodes and leaves below still count their edges.
+            in_grads: Any = (None,) * len(inputs)
+        else:
+            if fn._freed:
+                raise RuntimeError(_SECOND_BACKWARD)
+            if fn._hooks:
+                for hook in fn._hooks:
+                    r = hook(_Tensor._make(g))
+                    if r is not None:
+                        g = r._a
+            if fn._retain is not None:
+                t = fn._retain()
+                if t is not None:
+                    if capture is None:
+                        _accumulate(t, g, given)
+                    elif id(t) in capture:
+                        captured[id(t)] = g
+            if fn._versions:
+                for i, v in zip(fn.saved_inputs, fn._versions):
+                    if inputs[i]._vc[0] != v:
+                        _check_versions(fn)
+            if fn._out is not None and fn._out[0] != fn._out_version:
+                _check_versions(fn)
+            in_grads = fn.backward(g)
+            g = None
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+        if not retain_graph and not fn._freed:
+            _release_node(fn, inputs)
         k = -1
-        for t, gi in zip(fn.inputs, in_grads):
+        for t, gi in zip(inputs, in_grads):
             k += 1
             nxt = t.grad_fn
-            if gi is None or not t.requires_grad:
-                if nxt is not None:
-                    _release(nxt, deps, ready)
-                continue
-            ta = t._a
-            if type(gi) is not np.ndarray:
-                gi = np.asarray(gi)
-            if gi.shape != ta.shape:
-                raise RuntimeError(
-                    f"Function {fn.name()} returned an invalid gradient at index {k} - got "
-                    f"{list(gi.shape)} but expected shape compatible with {list(ta.shape)}"
-                )
-            if gi.dtype != ta.dtype:
-                gi = gi.astype(ta.dtype)
-            if anomaly:
-                _check_finite(fn.name(), gi, "backward", k)
             if nxt is None:
-                if capture is not None:
-                    if id(t) in capture:
-                        prev = captured.get(id(t))
-                        captured[id(t)] = gi if prev is None else prev + gi
-                else:
-                    _accumulate(t, gi, owned)
+                if not t.requires_grad:
+                    continue
+                i = id(t)
+                if capture is not None and i not in capture:
+                    continue
+                n = leaf_left.get(i, 1) - 1
+                leaf_left[i] = n
+                if gi is not None:
+                    gi = _checked(fn, k, t, gi, anomaly)
+                    p = pending.get(i)
+                    if p is None:
+                        if n <= 0:
+                            _leaf_done(t, gi, given, capture, captured)
+                            continue
+                        pending[i] = [gi, False]
+                    elif p[1]:
+                        np.add(p[0], gi, out=p[0])
+                    else:
+                        p[0] = np.asarray(p[0] + gi)  # 0-d sums come back as NumPy scalars
+                        p[1] = True
+                if n <= 0 and i in pending:
+                    _leaf_done(t, pending.pop(i)[0], given, capture, captured)
                 continue
-            if nxt in grads:
-                grads[nxt] = grads[nxt] + gi
-            else:
-                grads[nxt] = gi
-                owned[id(gi)] = gi
+            if gi is not None and t.requires_grad:
+                gi = _checked(fn, k, t, gi, anomaly)
+                if nxt in grads:
+                    grads[nxt] = grads[nxt] + gi
+                else:
+                    grads[nxt] = gi
             n = deps[nxt] - 1
             deps[nxt] = n
             if n == 0:
                 ready.append(nxt)
+        in_grads = gi = None  # nothing of this node's stays referenced during the next one
     return captured if capture is not None else None
 
 
-def _release(fn: Function, deps: dict[Function, int], ready: list[Function]) -> None:
-    deps[fn] -= 1
-    if deps[fn] == 0:
-        ready.append(fn)
+def _checked(fn: Function, k: int, t: Tensor, gi: Any, anomaly: bool) -> np.ndarray:
+    """The gradient `fn` returned for its input `k`, as an array of `t`'s shape and dtype."""
+    ta = t._a
+    if type(gi) is not np.ndarray:
+        gi = np.asarray(gi)
+    if gi.shape != ta.shape:
+        raise RuntimeError(
+            f"Function {fn.name()} returned an invalid gradient at index {k} - got "
+            f"{list(gi.shape)} but expected shape compatible with {list(ta.shape)}"
+        )
+    if gi.dtype != ta.dtype:
+        gi = gi.astype(ta.dtype)
+    if anomaly:
+        _check_finite(fn.name(), gi, "backward", k)
+    return gi
 
 
-def _accumulate(t: Tensor, g: np.ndarray, owned: dict[int, np.ndarray]) -> None:
-    """Sum `g` into `t.grad`, copying when the engine already handed `g` out elsewhere."""
+def _leaf_done(
+    t: Tensor,
+    g: np.ndarray,
+    given: dict[int, np.ndarray],
+    capture: dict[int, Tensor] | None,
+    captured: dict[int, np.ndarray],
+) -> None:
+    """A leaf's gradient of this pass is complete: run its hooks once on it, then keep it."""
     hooks = t._hooks
     if hooks:
-        for hook in hooks:
+        for hook in list(hooks):
             r = hook(_Tensor._make(g))
             if r is not None:
                 g = r._a
+    if capture is None:
+        _accumulate(t, g, given)
+    else:
+        captured[id(t)] = g
+
+
+def _accumulate(t: Tensor, g: np.ndarray, given: dict[int, np.ndarray]) -> None:
+    """Sum `g` into `t.grad`; a new `.grad` takes `g` itself unless it may be shared (a view, a
+    read-only array, an array the caller passed in or another `.grad` already took)."""
     tg = t.grad
     if tg is None:
-        if g.base is not None or id(g) in owned or not g.flags.writeable:
+        if g.base is not None or id(g) in given or not g.flags.writeable:
             g = g.copy()
-        owned[id(g)] = g
+        given[id(g)] = g
         t.grad = _Tensor._make(g)
     else:
         ga = tg._a
@@ -461,7 +518,7 @@ def backward(
         if not t.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if t.grad_fn is None:
-            _accumulate(t, g.copy(), {})
+            _leaf_done(t, g.copy(), {}, None, {})
             continue
         roots.append((t.grad_fn, g))
     if inputs is not None:
