@@ -7,7 +7,9 @@ generator state after every call, which pins down how many draws each call consu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import ml_dtypes
@@ -419,3 +421,123 @@ def test_other_errors() -> None:
         g._normal((3,), np.int64)
     with pytest.raises(RuntimeError, match="cpu"):
         wr.Generator(device="cuda")
+
+
+# ---------------------------------------------------------------------- exactness of the fast paths
+
+
+def _rn32(exact: Fraction) -> np.float32:
+    """``exact`` rounded once to float32 (to nearest, ties to even), by exact comparison."""
+    near = np.float32(float(exact))
+    cands = [np.nextafter(near, np.float32(-np.inf)), near, np.nextafter(near, np.float32(np.inf))]
+    dist = [abs(Fraction(float(c)) - exact) for c in cands]
+    best = min(dist)
+    ties = [c for c, d in zip(cands, dist) if d == best]
+    return next((c for c in ties if not int(np.array(c).view(np.int32)) & 1), ties[0])
+
+
+def _double_rounding_cases(rng: np.random.Generator, count: int) -> tuple[np.ndarray, ...]:
+    """float32 (a, b, c) whose float64 sum a * b + c lands on a float32 midpoint, inexactly.
+
+    a * b = 2**(e - 24) * (1 - 2**-46) (just below half an ulp of c, beyond float64's reach),
+    so RN64(a * b + c) is the midpoint above c, while the exact sum lies below it.
+    """
+    e = rng.integers(-60, 60, count)
+    sign = rng.choice([-1.0, 1.0], count)
+    mant = 1.0 + rng.integers(0, 2**23, count) * 2.0**-23  # c = mant * 2**e, any parity
+    c = sign * mant * 2.0 ** e.astype(np.float64)
+    s = rng.integers(-10, 10, count).astype(np.float64)
+    a = sign * (1 + 2.0**-23) * 2.0 ** (e - 24 - s)
+    b = (1 - 2.0**-23) * 2.0**s
+    return a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
+
+
+def test_fma32_is_correctly_rounded() -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    # random operands over a wide exponent range (cancellations included), then near-ties
+    def rand32(k: int) -> np.ndarray:
+        return (rng.standard_normal(k) * 2.0 ** rng.integers(-40, 40, k)).astype(np.float32)
+
+    a, b, c = rand32(n), rand32(n), rand32(n)
+    c[:50] = -(a[:50].astype(np.float64) * b[:50]).astype(np.float32)  # heavy cancellation
+    ta, tb, tc = _double_rounding_cases(rng, n)
+    a, b, c = np.concatenate([a, ta]), np.concatenate([b, tb]), np.concatenate([c, tc])
+    got = wr._fma32(a, b, c).astype(np.float32)
+    want = np.array([_rn32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
+                     for x, y, z in zip(a, b, c)], dtype=np.float32)
+    np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+    # the near-tie cases are real: plain float64 arithmetic rounds half of them wrongly
+    naive = (ta.astype(np.float64) * tb + tc).astype(np.float32)
+    assert np.count_nonzero(naive != want[n:]) > n // 4
+    # scalar c (the path normal_(mean, std) and uniform_(low, high) take), near-ties included
+    for cval in (np.float32(0.75), np.float32(-3.0), np.float32(1e-38), np.float32(0.0)):
+        got = wr._fma32(ta, tb, float(cval)).astype(np.float32)
+        want = np.array([_rn32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(cval)))
+                         for x, y in zip(ta, tb)], dtype=np.float32)
+        np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+
+
+def _checked_fma(a: Any, b: Any, c: Any) -> np.ndarray:
+    """The unchecked polynomial step, asserting it equals the correctly rounded one."""
+    fast = wr._fma32_step(a, b, c)
+    exact = wr._fma32(a, b, c)
+    assert np.array_equal(fast, exact), "a float32 midpoint reached a polynomial step"
+    return fast
+
+
+def test_cephes_polynomial_steps_never_meet_a_midpoint() -> None:
+    """The fma steps of logf/sincosf skip the midpoint check: verify it over their inputs.
+
+    Their inputs are 1 - k * 2**-24 (log) and float32(2 pi) * k * 2**-24 (sincos) for the
+    2**24 values of k. By default a spread sample runs (plus the ends); set
+    WEIGHTWISE_EXHAUSTIVE=1 to run all 2**24 (about a minute).
+    """
+    full = os.environ.get("WEIGHTWISE_EXHAUSTIVE") == "1"
+    stride = 1 if full else 251
+    for start in range(0, 1 << 24, 1 << 20):
+        k = np.arange(start, start + (1 << 20), stride, dtype=np.int64)
+        k = np.concatenate([k, [0, 1, 2, 3, (1 << 24) - 1, (1 << 23), (1 << 23) - 1]])
+        k = k[: k.size - k.size % 16] if k.size % 16 else k
+        u = k * 2.0**-24
+        log = wr._logf_cephes(1.0 - u, fma=_checked_fma)
+        theta = wr._r32(u * wr._TWO_PI32).reshape(-1, 8)
+        wr._sincosf_cephes_blocks(theta, fma=_checked_fma)
+        np.testing.assert_array_equal(log, wr._logf_cephes(1.0 - u))
+
+
+@pytest.mark.parametrize("mean, std", [(0.0, 1.0), (0.0, 0.02), (-0.0, 1.0), (-0.0, 3.5),
+                                       (0.3, 1.7), (-5.0, 1e-3), (1e-30, 2.0), (1e4, 1.0)])
+def test_normal_float32_is_bit_identical(mean: float, std: float) -> None:
+    torch = _torch()
+    torch.manual_seed(3)
+    g = wr.Generator().manual_seed(3)
+    for n in (16, 256, 50_003, 70_000):  # several chunks, ragged tails
+        expected = torch.empty(n).normal_(mean, std).numpy()
+        got = g._normal((n,), np.float32, mean, std)
+        np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))
+        _same_state(g)
+
+
+@pytest.mark.parametrize("dtype", list(FLOAT_DTYPES))
+@pytest.mark.parametrize("low, high", [(0.0, 1.0), (0.0, 3.0), (-1.0, 1.0), (-0.0, 2.0),
+                                       (0.1, 0.7), (-3e-7, 5.0), (1000.0, 1001.5)])
+def test_uniform_is_bit_identical(dtype: str, low: float, high: float) -> None:
+    torch = _torch()
+    torch.manual_seed(11)
+    g = wr.Generator().manual_seed(11)
+    expected = _as_np(torch.empty(20_000, dtype=getattr(torch, dtype)).uniform_(low, high))
+    got = g._uniform((20_000,), FLOAT_DTYPES[dtype], low, high)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+    _same_state(g)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 17, 4095, 4096, 4097, 30_000])
+def test_randperm_rounds_equal_the_serial_swaps(n: int) -> None:
+    rng = np.random.default_rng(n)
+    targets = np.arange(n - 1) + rng.integers(0, np.arange(n, 1, -1))
+    perm = list(range(n))
+    for i, j in enumerate(targets.tolist()):
+        perm[i], perm[j] = perm[j], perm[i]
+    np.testing.assert_array_equal(wr._apply_swaps(n, targets.astype(np.int64)), perm)

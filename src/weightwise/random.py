@@ -61,7 +61,7 @@ import contextlib
 import math
 import os
 import platform
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ml_dtypes
@@ -83,6 +83,10 @@ STATE_SIZE = 5056  # sizeof(CPUGeneratorImplState)
 _MT_N = 624  # MT19937 words
 _UINT64_MASK = (1 << 64) - 1
 _RANDPERM_SMALL_N = 0xFFFFFFFF // 20  # PyTorch switches randperm algorithm here
+_RANDPERM_ROUNDS_MIN = 4096  # from here on randperm applies its swaps in vectorised rounds
+_CHUNK = 1 << 14  # float32 normals are computed this many at a time (a multiple of 16)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 _BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 # PyTorch's x86 builds run float32 Box-Muller through avx_mathfun's polynomials; other CPUs
@@ -245,6 +249,11 @@ class Generator:
 
     # ------------------------------------------------------------------ samplers
 
+    def _unit32(self, n: int) -> np.ndarray:
+        """``n`` float32 uniforms (as float64): low 24 bits of ``random()`` times ``2**-24``."""
+        bits = np.bitwise_and(self._random(n), 0xFFFFFF).view(np.int64)
+        return np.multiply(bits.astype(np.float64), 2.0**-24)
+
     def _uniform(self, shape: Sequence[int], np_dtype: Any, low: float = 0.0,
                  high: float = 1.0) -> np.ndarray:
         """``torch.rand`` / ``Tensor.uniform_(low, high)``: a new array of ``shape``."""
@@ -254,17 +263,21 @@ class Generator:
         if not frm <= to:
             raise RuntimeError(f"uniform_(): expects to return a [from, to) range, but found "
                                f"from={low} > to={high}")
-        x = self._unit(_numel(shape), dtype)
+        n = _numel(shape)
         if dtype == np.float64:
-            out = _fma64(x, float(high) - float(low), float(low))
+            bits = self._random64(n) & np.uint64((1 << 53) - 1)
+            out = _scaled_fma64(bits.view(np.int64), 2.0**-53, float(high) - float(low),
+                                float(low))
         else:
-            # Half types compute in float32 from the float32 bounds. One fused multiply-add:
-            # the float64 product of two 24-bit numbers is exact, so only the sum rounds.
+            # Half types compute in float32 from the float32 bounds, then round.
             lo32, hi32 = np.float32(low), np.float32(high)
-            out = (x * float(hi32 - lo32) + float(lo32)).astype(np.float32)
-        out = out.astype(dtype)
-        # Rounding can land on `high`; PyTorch folds it back to `low` to keep [low, high).
-        out[out == to] = frm
+            bits = np.bitwise_and(self._random(n), 0xFFFFFF).view(np.int64)
+            out = _scaled_fma32(bits, float(hi32 - lo32), float(lo32))
+            if dtype != np.float32:
+                out = out.astype(dtype)
+        # Rounding can land on `high` (never above it); PyTorch folds it back to `low`.
+        if n and out.max() >= to:
+            out[out == to] = frm
         return out.reshape(shape)
 
     def _normal(self, shape: Sequence[int], np_dtype: Any, mean: float = 0.0,
@@ -278,31 +291,41 @@ class Generator:
         if n >= 16:
             out = self._normal_blocks(n, dtype, mean, std)
         else:
-            out = _fma64(self._standard_normal_scalar(n), float(std), float(mean))
-        return out.astype(dtype).reshape(shape)
+            std64, mean64 = float(std), float(mean)
+            out = np.array([_fma64_scalar(v, std64, mean64)
+                            for v in self._standard_normal_scalar(n)], dtype=np.float64)
+        return out.astype(dtype, copy=False).reshape(shape)
 
-    def _standard_normal_scalar(self, n: int) -> np.ndarray:
+    def _standard_normal_scalar(self, n: int) -> list[float]:
         """``n`` float64 N(0, 1) samples of PyTorch's element-by-element path.
 
         Each Box-Muller pair takes two ``random64()`` uniforms (``u1`` for the angle, ``u2``
         for the radius) and yields ``r cos``, then ``r sin``; a pending ``r sin`` is kept in
         the generator and served first, even to a later call.
         """
-        out = np.empty(n, dtype=np.float64)
-        start = 0
+        out: list[float] = []
         if n and self._next_double_normal is not None:
-            out[0], self._next_double_normal = self._next_double_normal, None
-            start = 1
-        pairs = (n - start + 1) // 2
+            out.append(self._next_double_normal)
+            self._next_double_normal = None
+        pairs = (n - len(out) + 1) // 2
         if pairs:
-            u = self._unit(2 * pairs, np.dtype(np.float64)).reshape(pairs, 2)
-            radius = np.sqrt(-2.0 * _libm(math.log1p, -u[:, 1]))
-            theta = 2.0 * math.pi * u[:, 0]
-            both = np.stack([radius * _libm(math.cos, theta), radius * _libm(math.sin, theta)], 1)
-            flat = both.reshape(-1)  # cos, sin, cos, sin, ...
-            out[start:] = flat[: n - start]
-            if (n - start) % 2:
-                self._next_double_normal = float(flat[-1])
+            u = self._unit(2 * pairs, np.dtype(np.float64))
+            if pairs <= 64:  # plain floats: the same libm calls without NumPy's overhead
+                flat = u.tolist()
+                two_pi, log1p, cos, sin = 2.0 * math.pi, math.log1p, math.cos, math.sin
+                for k in range(0, 2 * pairs, 2):
+                    rad = math.sqrt(-2.0 * log1p(-flat[k + 1]))
+                    angle = two_pi * flat[k]
+                    out += (rad * cos(angle), rad * sin(angle))
+            else:
+                uu = u.reshape(pairs, 2)
+                radius = np.sqrt(-2.0 * _libm(math.log1p, -uu[:, 1]))
+                theta = 2.0 * math.pi * uu[:, 0]
+                both = np.stack([radius * _libm(math.cos, theta),
+                                 radius * _libm(math.sin, theta)], 1)
+                out += both.reshape(-1).tolist()  # cos, sin, cos, sin, ...
+            if len(out) > n:
+                self._next_double_normal = out.pop()
         return out
 
     def _normal_blocks(self, n: int, dtype: np.dtype, mean: float, std: float) -> np.ndarray:
@@ -311,15 +334,23 @@ class Generator:
         Float32/float64 draw all ``n`` uniforms before the tail's 16; float16/bfloat16 draw only
         whole blocks, then the tail (they fill a float32 buffer block by block).
         """
-        work = np.dtype(np.float64 if dtype == np.float64 else np.float32)
         head = n - n % 16
-        data = self._unit(n if dtype == work else head, work).astype(work)
-        out = np.empty(n, dtype=dtype)
-        out[:head] = _box_muller(data[:head], work, mean, std).astype(dtype)
+        if dtype == np.float64:
+            data = self._unit(n, dtype)
+            out = np.empty(n, dtype=np.float64)
+            out[:head] = _box_muller64(data[:head], mean, std)
+            if n % 16:
+                out[n - 16:] = _box_muller64(self._unit(16, dtype), mean, std)
+            return out
+        std32, mean32 = float(np.float32(std)), float(np.float32(mean))
+        data32 = self._unit32(n if dtype == np.float32 else head)
+        out32 = np.empty(n, dtype=np.float32)
+        for start in range(0, head, _CHUNK):  # chunks that stay in cache
+            stop = min(head, start + _CHUNK)
+            _box_muller32(data32[start:stop], mean32, std32, out32[start:stop])
         if n % 16:
-            tail = self._unit(16, work).astype(work)
-            out[n - 16:] = _box_muller(tail, work, mean, std).astype(dtype)
-        return out
+            _box_muller32(self._unit32(16), mean32, std32, out32[n - 16:])
+        return out32
 
     def _randint(self, low: int, high: int, shape: Sequence[int], np_dtype: Any) -> np.ndarray:
         """``torch.randint(low, high, shape)``: integers in ``[low, high)``."""
@@ -333,8 +364,13 @@ class Generator:
         n = _numel(shape)
         # PyTorch's x86 builds switch to 64-bit draws at 2**28 to limit the modulo bias.
         bits = self._random64(n) if span >= 1 << 28 else self._random(n)
-        vals = (bits % np.uint64(span)).view(np.int64) + np.int64(low)
-        return vals.astype(dtype).reshape(shape)
+        # bits % span, through NumPy's fast division by a scalar (remainder has none)
+        quot = np.floor_divide(bits, np.uint64(span))
+        quot *= np.uint64(span)
+        vals = np.subtract(bits, quot, out=bits).view(np.int64)
+        if low:
+            vals += np.int64(low)
+        return vals.astype(dtype, copy=False).reshape(shape)
 
     def _randperm(self, n: int, np_dtype: Any = np.int64) -> np.ndarray:
         """``torch.randperm(n)``: a permutation of ``0 .. n-1``."""
@@ -349,14 +385,17 @@ class Generator:
             perm = self._randperm_large(n)
         return np.asarray(perm, dtype=np.int64).astype(dtype)
 
-    def _randperm_small(self, n: int) -> list[int]:
-        # Each swap depends on the previous ones, so the loop is serial; the draws are not.
-        picks = (self._random(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
-        perm = list(range(n))
-        for i, z in enumerate(picks):
-            j = i + z
-            perm[i], perm[j] = perm[j], perm[i]
-        return perm
+    def _randperm_small(self, n: int) -> Any:
+        """Swap position ``i`` with ``i + random() % (n - i)`` for ``i = 0 .. n-2``."""
+        # The draws and targets do not depend on the swaps: compute them in one batch.
+        targets = self._random(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
+        targets += np.arange(n - 1, dtype=np.uint64)
+        if n < _RANDPERM_ROUNDS_MIN:
+            perm = list(range(n))
+            for i, j in enumerate(targets.tolist()):
+                perm[i], perm[j] = perm[j], perm[i]
+            return perm
+        return _apply_swaps(n, targets.view(np.int64))
 
     def _randperm_large(self, n: int) -> list[int]:
         perm = [0] * n
@@ -394,8 +433,9 @@ class Generator:
         p = float(p)
         if not 0.0 <= p <= 1.0:
             raise RuntimeError(f"bernoulli_(): expects p to be in [0, 1], but got p={p}")
-        u = self._unit(_numel(shape), np.dtype(np.float64))
-        return (u < p).astype(dtype).reshape(shape)
+        # u = m * 2**-53 < p  <=>  m < p * 2**53 (exact)  <=>  m < ceil(p * 2**53)
+        m = self._random64(_numel(shape)) & np.uint64((1 << 53) - 1)
+        return np.less(m, np.uint64(math.ceil(p * 2.0**53))).astype(dtype).reshape(shape)
 
     # ------------------------------------------------------------------ other distributions
 
@@ -435,41 +475,54 @@ class Generator:
         _float_digits(dtype, "log_normal_()")
         if not std > 0.0:
             raise RuntimeError(f"log_normal_(): expects std > 0.0, but found std={std}")
-        z = _fma64(self._standard_normal_scalar(_numel(shape)), float(std), float(mean))
+        z = _affine64(np.array(self._standard_normal_scalar(_numel(shape)), dtype=np.float64),
+                      float(std), float(mean))
         return _libm(math.exp, z).astype(dtype).reshape(shape)
 
 
-def _box_muller(data: np.ndarray, work: np.dtype, mean: float, std: float) -> np.ndarray:
-    """Box-Muller on blocks of 16 uniforms: ``x[:8]`` give radii, ``x[8:]`` angles.
 
-    Returns ``(cos half, sin half)`` per block, scaled by ``std`` and shifted by ``mean``.
+
+def _box_muller32(data: np.ndarray, mean: float, std: float, out: np.ndarray) -> None:
+    """PyTorch's x86 float32 Box-Muller on blocks of 16 uniforms, written into ``out``.
+
+    ``data`` holds float32 uniforms as float64 (all float32 values here live in float64
+    arrays, which NumPy handles fastest). ``x[:8]`` of each block give radii
+    (``u1 = 1 - x``), ``x[8:]`` angles; cosines fill the first 8 outputs, sines the last 8,
+    each ``radius * trig * std + mean`` (one fused step).
     """
-    blocks = data.reshape(-1, 2, 8)  # (blocks, radius/angle half, 8)
-    u1 = 1 - blocks[:, 0]
-    u2 = blocks[:, 1]
-    if work == np.float64 or not _AVX2_NORMAL:
-        radius, cos, sin = _polar_libm(u1, u2, work)
-    else:
-        radius, cos, sin = _polar_avx2(u1, u2)
-    std_w, mean_w = float(work.type(std)), float(work.type(mean))
-    out = np.empty(blocks.shape, dtype=work)
-    out[:, 0] = _fma(radius * cos, std_w, mean_w, work)
-    out[:, 1] = _fma(radius * sin, std_w, mean_w, work)
-    return out.reshape(-1)
+    blocks = data.reshape(-1, 2, 8)
+    log = _logf_cephes(np.subtract(1.0, blocks[:, 0]))  # 1 - x is exact
+    log *= -2.0
+    radius = _r32(np.sqrt(log))  # a correctly rounded float64 root rounds to float32's
+    trig = _sincosf_cephes_blocks(_r32(np.multiply(blocks[:, 1], _TWO_PI32)))
+    trig *= radius[:, None, :]
+    _affine32(_r32(trig), std, mean, out.reshape(trig.shape))
 
 
-def _polar_libm(u1: np.ndarray, u2: np.ndarray,
-                work: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Radius, cosine and sine as PyTorch's portable kernel computes them (C library calls).
+def _r32(x: np.ndarray) -> np.ndarray:
+    """Round float64 values to float32 precision, keeping them as float64."""
+    return x.astype(_F32).astype(_F64)
 
-    Float64 goes through ``math`` (the C library, like PyTorch) rather than NumPy's own SIMD
-    routines, which differ in the last bit; float32 rounds the float64 results (``logf``,
-    ``cosf``, ``sinf`` are correctly rounded in practice).
+
+def _polar_libm(u1: np.ndarray, u2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Radius, cosine and sine as PyTorch's float64 kernel computes them (C library calls).
+
+    They go through ``math`` (the C library, like PyTorch) rather than NumPy's own SIMD
+    routines, which differ in the last bit.
     """
-    log_u1 = _libm(math.log, u1).astype(work)
-    radius = np.sqrt(-2 * log_u1)
-    theta = (2.0 * math.pi * u2.astype(np.float64)).astype(work)
-    return radius, _libm(math.cos, theta).astype(work), _libm(math.sin, theta).astype(work)
+    radius = np.sqrt(-2 * _libm(math.log, u1))
+    theta = 2.0 * math.pi * u2
+    return radius, _libm(math.cos, theta), _libm(math.sin, theta)
+
+
+def _box_muller64(data: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Float64 Box-Muller on blocks of 16 uniforms (see ``_box_muller32``)."""
+    blocks = data.reshape(-1, 2, 8)
+    radius, cos, sin = _polar_libm(1 - blocks[:, 0], blocks[:, 1])
+    out = np.empty(blocks.shape, dtype=np.float64)
+    np.multiply(radius, cos, out=out[:, 0])
+    np.multiply(radius, sin, out=out[:, 1])
+    return _affine64(out.reshape(-1), float(std), float(mean))
 
 
 def _libm(fn: Any, x: np.ndarray) -> np.ndarray:
@@ -478,77 +531,212 @@ def _libm(fn: Any, x: np.ndarray) -> np.ndarray:
     return np.fromiter(map(fn, flat), dtype=np.float64, count=len(flat)).reshape(np.shape(x))
 
 
-def _polar_avx2(u1: np.ndarray, u2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Radius, cosine and sine as PyTorch's x86 float32 kernel computes them (avx_mathfun)."""
-    radius = np.sqrt(np.float32(-2) * _logf_cephes(u1))
-    theta = np.float32(2.0 * math.pi) * u2
-    sin, cos = _sincosf_cephes(theta)
-    return radius, cos, sin
+# ---------------------------------------------------------------------- float32 fused multiply-add
+#
+# A float32 fused multiply-add a * b + c is emulated in float64: the product of two 24-bit
+# significands is exact there, so only the float64 sum rounds before the final rounding to
+# float32. Two roundings differ from one only when the float64 sum lands exactly on a midpoint
+# between two float32 values while the exact sum does not; `_fma32` detects those (rare) sums
+# and nudges them one float64 ulp towards the exact value (round-to-odd), which makes the
+# final rounding correct. The polynomial steps of `_logf_cephes` / `_sincosf_cephes_blocks`
+# skip the detection (`_fma32_step`): their inputs come from 2**24 possible uniforms each, and
+# an exhaustive run over all of them (see the tests) finds no such midpoint at any step.
+# (Plain float32 additions and products computed in float64 and rounded once more are always
+# correctly rounded: 53 >= 2 * 24 + 2 bits.)
 
 
 def _fma32(a: Any, b: Any, c: Any) -> np.ndarray:
-    """float32 fused multiply-add: the float64 product of two floats is exact."""
-    a64, b64, c64 = (np.asarray(v, dtype=np.float32).astype(np.float64) for v in (a, b, c))
-    return (a64 * b64 + c64).astype(np.float32)
+    """``a * b + c`` rounded once to float32 (returned as float64), for float32 ``a, b, c``.
+
+    ``a`` and ``b`` may also be integers below ``2**24`` or float32 values scaled by powers
+    of two: anything whose float64 product is exact.
+    """
+    p = np.multiply(a, b, dtype=_F64)
+    s = np.add(p, c, dtype=_F64)
+    _round_to_odd_ties32(s, p, c)
+    return _r32(s)
 
 
-def _fma(a: np.ndarray, b: float, c: float, work: np.dtype) -> np.ndarray:
-    return _fma64(a, b, c) if work == np.float64 else _fma32(a, b, c)
+def _round_to_odd_ties32(s: np.ndarray, p: Any, c: Any) -> None:
+    """Fix ``s = RN64(p + c)`` in place so that rounding it to float32 rounds ``p + c`` once.
+
+    Only sums that sit exactly on a float32 midpoint (or in float32's subnormal range, where
+    midpoints sit higher) can round wrongly; those that are inexact move one float64 ulp
+    towards the exact sum (whose error a two-sum gives).
+    """
+    flat = s.reshape(-1)  # s is a fresh contiguous array: a view
+    bits = flat.view(np.int64)
+    cand = np.bitwise_and(bits, 0x1FFFFFFF) == 0x10000000
+    if np.ndim(c) == 0:
+        if c == 0.0:
+            return  # the sum is the exact product
+        # An inexact p + c has |p + c| >= |c| / 2 (otherwise p ~ -c and Sterbenz makes it
+        # exact), so with |c| >= 2**-124 every inexact sum is a normal float32.
+        if abs(c) < 2.0**-124:
+            cand |= np.abs(flat) < 2.0**-125
+    else:
+        cand |= np.abs(flat) < 2.0**-125
+    idx = np.flatnonzero(cand)
+    if idx.size:
+        ss = flat[idx]
+        ps = np.broadcast_to(p, s.shape).reshape(-1)[idx]
+        cs = np.broadcast_to(np.asarray(c, dtype=_F64), s.shape).reshape(-1)[idx]
+        bv = ss - ps
+        err = (ps - (ss - bv)) + (cs - bv)  # exact: p + c == ss + err
+        step = np.where(err == 0, 0, np.where((err > 0) == (ss > 0), 1, -1))
+        bits[idx] += step
 
 
-# Cephes single-precision coefficients, as avx_mathfun.h (zlib licence) uses them.
-_LOG_P = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1,
-          1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
-          3.3333331174e-1)
-_LOG_Q1, _LOG_Q2 = -2.12194440e-4, 0.693359375
-_SQRT_HALF = 0.707106781186547524
-_FOUR_OVER_PI = 1.27323954473516
-_DP = (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8)
-_SIN_P = (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)
-_COS_P = (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)
+def _fma32_step(a: Any, b: Any, c: Any) -> np.ndarray:
+    """``RN32(a * b + c)`` for the verified polynomial steps (no midpoint check)."""
+    p = np.multiply(a, b)
+    p += c
+    return _r32(p)
 
 
-def _logf_cephes(x: np.ndarray) -> np.ndarray:
+def _affine32(x: np.ndarray, b: float, c: float, out: np.ndarray) -> None:
+    """``out = fma(x, b, c)`` in float32 for float32 values ``x`` (as float64) and scalars."""
+    if c == 0.0:
+        # the float64 product is exact, so adding a zero and rounding rounds once
+        p = x if b == 1.0 else np.multiply(x, b)
+        np.add(p, c, out=out, casting="unsafe")
+        return
+    out[...] = _fma32(x, b, c)
+
+
+def _scaled_fma32(k: np.ndarray, rng: float, low: float) -> np.ndarray:
+    """``fma(k * 2**-24, rng, low)`` in float32 for 24-bit integers ``k`` and float32 bounds."""
+    scale = rng * 2.0**-24  # exact; k * scale is then exact in float64
+    if low == 0.0:  # k * scale >= 0, so adding a zero of either sign changes nothing
+        return np.multiply(k, scale, out=np.empty(k.shape, dtype=_F32), casting="unsafe")
+    return _fma32(k, scale, low).astype(_F32)
+
+
+# Cephes single-precision coefficients, as avx_mathfun.h (zlib licence) uses them, as float32.
+def _c32(v: float) -> float:
+    return float(np.float32(v))
+
+
+_LOG_P = tuple(_c32(v) for v in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1,
+                                 -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+                                 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1))
+_LOG_Q1, _LOG_Q2 = _c32(-2.12194440e-4), _c32(0.693359375)
+_SQRT_HALF = _c32(0.707106781186547524)
+_FOUR_OVER_PI = np.float32(1.27323954473516)
+_TWO_PI32 = _c32(2.0 * math.pi)
+_DP = tuple(_c32(v) for v in (-0.78515625, -2.4187564849853515625e-4,
+                              -3.77489497744594108e-8))
+# cosine and sine polynomial coefficients side by side (rows: cos, sin)
+_TRIG_P = tuple(np.array([[_c32(c)], [_c32(s)]]) for c, s in (
+    (2.443315711809948e-5, -1.9515295891e-4),
+    (-1.388731625493765e-3, 8.3321608736e-3),
+    (4.166664568298827e-2, -1.6666654611e-1)))
+_QUADRANT_SHIFT = np.array([[1], [0]], dtype=np.int32)  # cosine, sine
+
+_Fma = Callable[[Any, Any, Any], np.ndarray]
+
+
+def _logf_cephes(x: np.ndarray, fma: _Fma = _fma32_step) -> np.ndarray:
     """Natural log of positive normal float32 values, bit for bit as PyTorch's AVX2 kernel.
 
-    The compiler fuses each multiply into the add that follows it, hence the ``_fma32`` steps.
+    Float32 values in, float32 values out, both as float64 arrays. The compiler fuses each
+    multiply into the add that follows it, hence the ``fma`` steps.
     """
-    x = np.asarray(x, dtype=np.float32)
-    bits = x.view(np.int32)
-    e = ((bits >> 23) - 127).astype(np.float32) + np.float32(1)
-    m = ((bits & ~0x7F800000) | 0x3F000000).view(np.float32)  # mantissa in [0.5, 1)
-    small = m < np.float32(_SQRT_HALF)
-    e = e - small.astype(np.float32)
-    f = (m - np.float32(1)) + np.where(small, m, np.float32(0))
-    z = f * f
-    y = np.full_like(f, np.float32(_LOG_P[0]))
-    for coef in _LOG_P[1:]:
-        y = _fma32(y, f, coef)
-    y = _fma32(y * f, z, e * np.float32(_LOG_Q1))
-    y = _fma32(-z, 0.5, y)
-    return _fma32(e, _LOG_Q2, f + y)
+    m, e = np.frexp(x)  # x = m * 2**e, m in [0.5, 1): the kernel's exponent and mantissa
+    small = (m < _SQRT_HALF).astype(_F64)
+    ef = e.astype(_F64)
+    ef -= small
+    f = m - 1.0  # exact, and so is 2m - 1 where m < sqrt(1/2)
+    f += m * small
+    z = _r32(f * f)
+    y = fma(f, _LOG_P[0], _LOG_P[1])
+    for coef in _LOG_P[2:]:
+        y = fma(y, f, coef)
+    y = fma(_r32(y * f), z, _r32(ef * _LOG_Q1))
+    y = _r32(y - z * 0.5)  # fused -z * 0.5 + y: the product is exact
+    return fma(ef, _LOG_Q2, _r32(f + y))
+
+
+def _sincosf_cephes_blocks(x: np.ndarray, fma: _Fma = _fma32_step) -> np.ndarray:
+    """Cosine and sine of non-negative float32 values (as float64), as PyTorch's AVX2 kernel.
+
+    ``x`` has shape ``(m, k)``; returns ``(m, 2, k)`` with the cosines in ``[:, 0]`` and the
+    sines in ``[:, 1]``.
+    """
+    rows, cols = x.shape
+    flat = x.reshape(-1)
+    # j = (int(x * 4/pi) + 1) & ~1 = 2h: the octant, rounded to even
+    h = (flat * _FOUR_OVER_PI).astype(_F32).astype(np.int32)
+    h += 1
+    h >>= 1
+    y = h.astype(_F64)
+    y *= 2.0
+    r = fma(y, _DP[0], flat)  # extended-precision reduction by pi/4
+    r = fma(y, _DP[1], r)
+    r = fma(y, _DP[2], r)
+    z = _r32(r * r)
+    w = fma(z, _TRIG_P[0], _TRIG_P[1])  # rows: cosine, sine polynomial
+    w = _r32(fma(w, z, _TRIG_P[2]) * z)
+    table = np.empty((4, flat.size), dtype=_F64)  # s, c, -s, -c
+    table[1] = fma(w[0], z, z * -0.5)  # c * z - z / 2, then + 1
+    table[1] += 1.0
+    table[1] = _r32(table[1])
+    table[0] = fma(w[1], r, r)  # s * r + r
+    np.negative(table[:2], out=table[2:])
+    # quadrant q = h & 3: sin = (s, c, -s, -c)[q], cos = (s, c, -s, -c)[(q + 1) & 3]
+    index = np.add(h.reshape(rows, 1, cols), _QUADRANT_SHIFT)
+    index &= 3
+    index *= flat.size
+    index += np.arange(flat.size, dtype=np.int32).reshape(rows, 1, cols)
+    return table.reshape(-1)[index]
 
 
 def _sincosf_cephes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sine and cosine of non-negative float32 values, as PyTorch's AVX2 kernel."""
-    j = (x * np.float32(_FOUR_OVER_PI)).astype(np.int32)
-    j = (j + 1) & ~1
-    y = j.astype(np.float32)
-    r = x
-    for dp in _DP:  # extended-precision reduction by pi/4
-        r = _fma32(y, dp, r)
-    z = r * r
-    c = _fma32(_fma32(np.full_like(z, np.float32(_COS_P[0])), z, _COS_P[1]), z, _COS_P[2]) * z
-    # fused: c * z - z / 2 (z / 2 is exact)
-    c = (c.astype(np.float64) * z - z.astype(np.float64) * 0.5).astype(np.float32) + np.float32(1)
-    s = _fma32(_fma32(np.full_like(z, np.float32(_SIN_P[0])), z, _SIN_P[1]), z, _SIN_P[2]) * z
-    s = _fma32(s, r, r)
-    use_sin_poly = (j & 2) == 0
-    sin = np.where(use_sin_poly, s, c)
-    cos = np.where(use_sin_poly, c, s)
-    sin = np.where((j & 4) != 0, -sin, sin)
-    cos = np.where((~(j - 2) & 4) != 0, -cos, cos)
-    return sin, cos
+    """Sine and cosine (float32) of non-negative float32 values of any shape."""
+    x = np.asarray(x, dtype=_F32)
+    res = _sincosf_cephes_blocks(x.reshape(-1, 1).astype(_F64)).astype(_F32)
+    return res[:, 1, 0].reshape(x.shape), res[:, 0, 0].reshape(x.shape)
+
+
+# ---------------------------------------------------------------------- float64 fused multiply-add
+
+
+def _affine64(x: np.ndarray, b: float, c: float) -> np.ndarray:
+    """``fma(x, b, c)`` for a float64 array ``x`` and floats ``b``, ``c`` (may reuse ``x``)."""
+    if c == 0.0 and not math.isnan(b):
+        plus_zero = not math.copysign(1.0, c) < 0
+        if b == 1.0:
+            return np.add(x, 0.0, out=x) if plus_zero else x
+        p = np.multiply(x, b)  # fma(x, b, 0) is the rounded product ...
+        if plus_zero and not p.all():
+            # ... up to the sign of zero: an exact zero product plus +0 is +0
+            p[(p == 0) & (x == 0) if b != 0 else (p == 0)] = 0.0
+        return p
+    return _fma64(x, b, c)
+
+
+def _scaled_fma64(m: np.ndarray, unit: float, rng: float, low: float) -> np.ndarray:
+    """``fma(m * unit, rng, low)`` in float64 for integers ``m`` with ``m * unit`` exact."""
+    if low == 0.0 and (rng == 0.0 or 2.0**-900 <= rng <= 2.0**900):
+        # unit * rng is exact, so m * (unit * rng) is the rounded product (always >= 0)
+        return np.multiply(m, unit * rng, dtype=_F64)
+    return _fma64(np.multiply(m, unit, dtype=_F64), rng, low)
+
+
+def _fma64_scalar(a: float, b: float, c: float) -> float:
+    """``_fma64`` on Python floats (same operations, same result)."""
+    p = a * b
+    t = a * 134217729.0
+    ah = t - (t - a)
+    al = a - ah
+    t = b * 134217729.0
+    bh = t - (t - b)
+    bl = b - bh
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    bv = s - p
+    low = (p - (s - bv)) + (c - bv)
+    return s + (low + err)
 
 
 def _fma64(a: Any, b: Any, c: Any) -> np.ndarray:
@@ -573,6 +761,31 @@ def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t = a * 134217729.0  # 2**27 + 1
     hi = t - (t - a)
     return hi, a - hi
+
+
+def _apply_swaps(n: int, targets: np.ndarray) -> np.ndarray:
+    """``range(n)`` after swapping ``i`` with ``targets[i] >= i`` for ``i = 0, 1, ...`` in order.
+
+    Swaps that touch disjoint positions commute, so the sequence runs in rounds: each round
+    performs every pending swap that is the earliest pending swap on both of its positions
+    (each position is claimed by the smallest pending index touching it). Few rounds suffice
+    (the dependency chains of a random shuffle are short: about 50 rounds for n = 10**6).
+    """
+    perm = np.arange(n, dtype=np.int64)
+    i = np.arange(targets.size, dtype=np.int64)
+    moving = targets != i
+    i, j = i[moving], targets[moving]
+    owner = np.empty(n, dtype=np.int64)
+    while i.size:
+        owner[j] = n
+        owner[i] = i  # no other pending swap has this first position
+        np.minimum.at(owner, j, i)
+        ready = (owner[i] == i) & (owner[j] == i)
+        ri, rj = i[ready], j[ready]
+        perm[ri], perm[rj] = perm[rj], perm[ri]
+        waiting = ~ready
+        i, j = i[waiting], j[waiting]
+    return perm
 
 
 def _check_int_bounds(low: int, high: int, dtype: np.dtype) -> None:
