@@ -20,14 +20,15 @@ round the same way:
   last 16 elements. float32/float64 draw all ``n`` uniforms first, float16/bfloat16 only whole
   blocks (they go through a float32 buffer). On x86, PyTorch's float32 kernel evaluates ``log``
   and ``sincos`` with avx_mathfun's Cephes polynomials; they are reproduced bit for bit,
-  including the multiply-adds the compiler fuses. float64 uses the C library, as here (through
-  ``math``). Under 16 elements, each element is a float64 Box-Muller sample from two
+  including the multiply-adds the compiler fuses (emulated exactly in float64). float64 uses
+  the C library, as here (through ``math``). Under 16 elements, each element is a float64 Box-Muller sample from two
   ``random64()`` uniforms (angle first, radius ``sqrt(-2 log1p(-u2))``); the sine twin is cached
   in the generator (part of its state) and served to the next small normal draw, unscaled.
 * **randint**: ``random() % (high - low) + low``, or ``random64() % (high - low) + low`` when
   the range is ``2**28`` or more, whatever the dtype.
-* **randperm**: for ``n < 2**32 // 20`` swap position ``i`` with ``i + random() % (n - i)``;
-  larger ``n`` uses PyTorch's "inside-out" shuffle on ``random64()``.
+* **randperm**: for ``n < 2**32 // 20`` swap position ``i`` with ``i + random() % (n - i)``
+  (the swaps run in vectorised rounds of independent swaps); larger ``n`` uses PyTorch's
+  "inside-out" shuffle on ``random64()``.
 * **bernoulli**: with a tensor ``p``, one uniform per element, ``u < p`` (a float64 uniform if
   ``p`` is float64, float32 otherwise); with a float ``p`` (``bernoulli_(p)``, dropout), a
   float64 uniform per element.
@@ -43,8 +44,10 @@ What does not match exactly, and why:
 * On CPUs other than x86, PyTorch's float32 normal kernel calls the C library's ``logf``,
   ``cosf`` and ``sinf``; here they are float64 results rounded to float32, which agree except
   for rare last-bit cases. (On x86 the match is exact.)
-* Fused multiply-adds in float32 are emulated in float64 and rounded twice; this differs from a
-  true fused operation only in rare ties, by one ulp.
+* Fused multiply-adds in float64 (float64 ``uniform_``/``normal_`` with a non-zero ``low`` or
+  ``mean``) are emulated with an exact product and a two-sum, rounded twice; this differs from
+  a true fused operation only in rare ties, by one ulp. (Float32 ones are exact: the float64
+  sum is checked for float32 midpoints and corrected.)
 * ``randint`` into a float dtype with bounds beyond its mantissa (``2**24`` for float32,
   ``2**53`` for float64), which PyTorch only warns about, consumes the stream like PyTorch but
   does not reproduce its values.
