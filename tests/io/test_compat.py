@@ -246,10 +246,19 @@ def test_default_hash_is_crc32_and_sha256_is_available(tmp_path):
         safetensors.save_file({"a": a}, p, hash_algo="xxh3")
 
 
-def test_pieces_and_writeback_keep_bytes_identical(tmp_path):
-    """The chunked writer produces the reference layout byte for byte (hashes aside)."""
+def test_pieces_and_writeback_keep_bytes_identical(tmp_path, monkeypatch):
+    """The large-save path (hash thread, 1 MiB pieces, early writeback) writes the reference
+    layout byte for byte, and the digests it patches in are right."""
     st = pytest.importorskip("safetensors.numpy")
-    d = {"big": np.arange((1 << 20) + 7, dtype=np.float32), "odd": np.ones((3, 5), np.int16)}
+    monkeypatch.setattr(safetensors, "_CHUNK", 4096)
+    monkeypatch.setattr(safetensors, "_WRITEBACK", 16384)    # small sizes take the large-save path
+    d = {"big": np.arange(30000, dtype=np.float32), "odd": np.ones((3, 5), np.int16)}
     p = tmp_path / "n.safetensors"
     safetensors.save_file(d, p, {"format": "pt"}, hash_algo=None)
     assert p.read_bytes() == st.save(d, metadata={"format": "pt"})
+    d["t"] = np.arange(12.0).reshape(3, 4).T                   # non-contiguous: copied once
+    safetensors.save_file(d, p, {"format": "pt"})
+    with safetensors.safe_open(p) as f:
+        table = json.loads(f.metadata()[safetensors.HASH_KEY])["tensors"]
+        assert {k: f.get_tensor(k).tobytes() for k in d} == {k: np.ascontiguousarray(v).tobytes() for k, v in d.items()}
+    assert table == {k: f"{zlib.crc32(np.ascontiguousarray(v).tobytes()):08x}" for k, v in d.items()}
