@@ -445,7 +445,9 @@ class LogSoftmaxBackward0(Function):
         return shifted
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        return g - np.exp(self.out) * g.sum(axis=self.dim, keepdims=True)
+        r = np.exp(self.out)  # one temporary, reused for the result
+        r *= g.sum(axis=self.dim, keepdims=True)
+        return np.subtract(g, r, out=r)
 
 
 def _softmax_dim(api: str, input: Tensor, dim: Any) -> int:
