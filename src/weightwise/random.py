@@ -87,7 +87,7 @@ _MT_N = 624  # MT19937 words
 _UINT64_MASK = (1 << 64) - 1
 _RANDPERM_SMALL_N = 0xFFFFFFFF // 20  # PyTorch switches randperm algorithm here
 _RANDPERM_ROUNDS_MIN = 4096  # from here on randperm applies its swaps in vectorised rounds
-_CHUNK = 1 << 14  # float32 normals are computed this many at a time (a multiple of 16)
+_CHUNK = 1 << 13  # float32 normals are computed this many at a time (a multiple of 16)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
@@ -549,15 +549,21 @@ def _libm(fn: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _fma32(a: Any, b: Any, c: Any) -> np.ndarray:
-    """``a * b + c`` rounded once to float32 (returned as float64), for float32 ``a, b, c``.
+    """``a * b + c`` rounded once to float32, for float32 ``a, b, c`` (arrays or floats).
 
     ``a`` and ``b`` may also be integers below ``2**24`` or float32 values scaled by powers
     of two: anything whose float64 product is exact.
     """
-    p = np.multiply(a, b, dtype=_F64)
-    s = np.add(p, c, dtype=_F64)
+    p = _as_f64(a) * _as_f64(b)
+    c = _as_f64(c)
+    s = p + c
     _round_to_odd_ties32(s, p, c)
-    return _r32(s)
+    return s.astype(_F32)
+
+
+def _as_f64(x: Any) -> Any:
+    """A float stays a float (fastest for NumPy); anything else becomes a float64 array."""
+    return x if isinstance(x, float) else np.asarray(x, dtype=_F64)
 
 
 def _round_to_odd_ties32(s: np.ndarray, p: Any, c: Any) -> None:
@@ -570,7 +576,7 @@ def _round_to_odd_ties32(s: np.ndarray, p: Any, c: Any) -> None:
     flat = s.reshape(-1)  # s is a fresh contiguous array: a view
     bits = flat.view(np.int64)
     cand = np.bitwise_and(bits, 0x1FFFFFFF) == 0x10000000
-    if np.ndim(c) == 0:
+    if isinstance(c, float):
         if c == 0.0:
             return  # the sum is the exact product
         # An inexact p + c has |p + c| >= |c| / 2 (otherwise p ~ -c and Sterbenz makes it
@@ -579,11 +585,11 @@ def _round_to_odd_ties32(s: np.ndarray, p: Any, c: Any) -> None:
             cand |= np.abs(flat) < 2.0**-125
     else:
         cand |= np.abs(flat) < 2.0**-125
-    idx = np.flatnonzero(cand)
-    if idx.size:
+    if cand.any():
+        idx = np.flatnonzero(cand)
         ss = flat[idx]
         ps = np.broadcast_to(p, s.shape).reshape(-1)[idx]
-        cs = np.broadcast_to(np.asarray(c, dtype=_F64), s.shape).reshape(-1)[idx]
+        cs = np.broadcast_to(c, s.shape).reshape(-1)[idx]
         bv = ss - ps
         err = (ps - (ss - bv)) + (cs - bv)  # exact: p + c == ss + err
         step = np.where(err == 0, 0, np.where((err > 0) == (ss > 0), 1, -1))
@@ -610,9 +616,11 @@ def _affine32(x: np.ndarray, b: float, c: float, out: np.ndarray) -> None:
 def _scaled_fma32(k: np.ndarray, rng: float, low: float) -> np.ndarray:
     """``fma(k * 2**-24, rng, low)`` in float32 for 24-bit integers ``k`` and float32 bounds."""
     scale = rng * 2.0**-24  # exact; k * scale is then exact in float64
+    kf = k.astype(_F64)
     if low == 0.0:  # k * scale >= 0, so adding a zero of either sign changes nothing
-        return np.multiply(k, scale, out=np.empty(k.shape, dtype=_F32), casting="unsafe")
-    return _fma32(k, scale, low).astype(_F32)
+        kf *= scale
+        return kf.astype(_F32)
+    return _fma32(kf, scale, low)
 
 
 # Cephes single-precision coefficients, as avx_mathfun.h (zlib licence) uses them, as float32.
