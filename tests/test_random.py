@@ -541,3 +541,22 @@ def test_randperm_rounds_equal_the_serial_swaps(n: int) -> None:
     for i, j in enumerate(targets.tolist()):
         perm[i], perm[j] = perm[j], perm[i]
     np.testing.assert_array_equal(wr._apply_swaps(n, targets.astype(np.int64)), perm)
+
+
+def test_uniform_exact_sum_bound() -> None:
+    """Where ``_exact_sum_bits`` allows it, the float64 sum k * scale + low is exact."""
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(300):
+        width = float(np.float32(rng.uniform(0.5, 2.0) * 2.0 ** rng.integers(-30, 30)))
+        low = float(np.float32(rng.choice([-1, 1]) * rng.uniform(0.5, 2.0)
+                               * 2.0 ** rng.integers(-60, 30)))
+        if wr._exact_sum_bits(width, low) > 53:
+            continue
+        checked += 1
+        k = rng.integers(0, 2**24, 20)
+        scale = width * 2.0**-24
+        got = k.astype(np.float64) * scale + low
+        for kk, g in zip(k.tolist(), got.tolist()):
+            assert Fraction(g) == kk * Fraction(scale) + Fraction(low)
+    assert checked > 50

@@ -620,7 +620,23 @@ def _scaled_fma32(k: np.ndarray, rng: float, low: float) -> np.ndarray:
     if low == 0.0:  # k * scale >= 0, so adding a zero of either sign changes nothing
         kf *= scale
         return kf.astype(_F32)
+    if rng == 0.0 or _exact_sum_bits(rng, low) <= 53:  # the float64 sum is exact
+        kf *= scale
+        kf += low
+        return kf.astype(_F32)
     return _fma32(kf, scale, low)
+
+
+def _exact_sum_bits(rng: float, low: float) -> float:
+    """Bits that ``k * 2**-24 * rng + low`` can need (``k < 2**24``; float32 ``rng > 0``, ``low``).
+
+    The product's lowest bit is at least ``ulp(rng) * 2**-24``, ``low``'s at least ``ulp(low)``,
+    and the sum stays below ``2**(max exponent + 2)``.
+    """
+    if not (math.isfinite(rng) and math.isfinite(low)):
+        return math.inf
+    e_rng, e_low = math.frexp(rng)[1] - 1, math.frexp(abs(low))[1] - 1
+    return max(e_rng, e_low) + 2 - min(e_rng - 47, e_low - 23)
 
 
 # Cephes single-precision coefficients, as avx_mathfun.h (zlib licence) uses them, as float32.
