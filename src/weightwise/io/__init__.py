@@ -14,9 +14,18 @@ Public API (re-exported by ``weightwise``: ``save``, ``load``, ``SerializationEr
     safetensors.save_file / load_file / safe_open;  npz.save_npz / load_npz / load_npy
 
 Provenance hook: a tensor with a ``_provenance`` dict attribute (set by ``weightwise.nn.init``),
-or ``save(..., metadata={"provenance": {name: {...}}})``, is stored as JSON in
-``__metadata__["weightwise.provenance"]``; ``open_checkpoint(p).provenance`` reads it back and
-``load_into`` puts it back on the parameters.
+a dict with a ``_provenance`` attribute (``Module.state_dict()`` sets one: key -> record), or
+``save(..., metadata={"provenance": {name: {...}}})`` (which wins) is stored as JSON in
+``__metadata__["weightwise.provenance"]``; ``open_checkpoint(p).provenance`` reads it back,
+``load`` sets ``_provenance`` on the OrderedDicts it returns, and ``load_into`` puts it back on
+the parameters.
+
+Content hashes: CRC-32 per tensor by default (corruption detection at disk speed; see
+:mod:`.safetensors` for why not a cryptographic digest), ``safetensors.save_file(...,
+hash_algo="sha256")`` where a digest is wanted; readers check whatever algorithm a file names.
+
+Tensors of dtypes weightwise Tensors lack (uint16/32/64, complex) are refused by ``load`` with a
+SerializationError naming them; ``open_checkpoint(f).read(name)`` still gives them as NumPy arrays.
 """
 
 from __future__ import annotations
