@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, _copy_sharing
 
 __all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter", "is_lazy"]
 
@@ -72,7 +72,8 @@ class Parameter(Tensor):
             return memo[id(self)]
         import copy
 
-        result = type(self)(Tensor._make(self._a.copy()), self.requires_grad)
+        # Parameters sharing one array keep sharing it in the copy, as PyTorch's storages do.
+        result = type(self)(Tensor._make(_copy_sharing(self._a, memo)), self.requires_grad)
         memo[id(self)] = result
         for k, v in self.__dict__.items():
             result.__dict__[k] = copy.deepcopy(v, memo)

@@ -51,6 +51,21 @@ def sgd(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None,
     return momentum_buffer
 
 
+# Large tensors are updated in slices of this many elements, so the one temporary an update
+# needs stays small (the step's peak memory is then the backward's, as in PyTorch).
+_CHUNK = 1 << 17
+
+
+def _slices(*arrays: np.ndarray | None) -> list[tuple[np.ndarray | None, ...]]:
+    """The arrays as matching flat slices of at most `_CHUNK` elements (one slice if small)."""
+    first = arrays[0]
+    assert first is not None
+    if first.size <= _CHUNK or not all(a is None or a.flags.c_contiguous for a in arrays):
+        return [arrays]
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    return [tuple(None if f is None else f[i:i + _CHUNK] for f in flat) for i in range(0, first.size, _CHUNK)]
+
+
 def adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
          max_exp_avg_sq: np.ndarray | None, *, step: float, lr: float, beta1: float, beta2: float,
          eps: float, weight_decay: float, amsgrad: bool, maximize: bool, decoupled_weight_decay: bool) -> None:
@@ -59,6 +74,17 @@ def adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: n
     m = lerp(m, g, 1 - beta1); v = beta2 v + (1 - beta2) g^2;
     param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
     """
+    for p, gr, m, v, vmax in _slices(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
+        assert p is not None and gr is not None and m is not None and v is not None
+        _adam_slice(p, gr, m, v, vmax, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                    weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                    decoupled_weight_decay=decoupled_weight_decay)
+
+
+def _adam_slice(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                max_exp_avg_sq: np.ndarray | None, *, step: float, lr: float, beta1: float, beta2: float,
+                eps: float, weight_decay: float, amsgrad: bool, maximize: bool,
+                decoupled_weight_decay: bool) -> None:
     if decoupled_weight_decay:
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
