@@ -262,3 +262,21 @@ def test_pieces_and_writeback_keep_bytes_identical(tmp_path, monkeypatch):
         table = json.loads(f.metadata()[safetensors.HASH_KEY])["tensors"]
         assert {k: f.get_tensor(k).tobytes() for k in d} == {k: np.ascontiguousarray(v).tobytes() for k, v in d.items()}
     assert table == {k: f"{zlib.crc32(np.ascontiguousarray(v).tobytes()):08x}" for k, v in d.items()}
+
+
+def test_overlapped_load_checks_each_tensor_before_handing_it_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(safetensors, "_OVERLAP_BYTES", 1)      # small files take the threaded path
+    d = {f"t{i}": np.full(1000, i, np.float32) for i in range(4)}
+    p = tmp_path / "o.safetensors"
+    wio.save(d, p)
+    assert {k: arr(v).tolist() for k, v in wio.load(p).items()} == {k: v.tolist() for k, v in d.items()}
+    with safetensors.safe_open(p) as f:
+        begin = f.header.data_start + f.info("t2").begin
+    raw = bytearray(p.read_bytes())
+    raw[begin + 10] ^= 1
+    p.write_bytes(raw)
+    got = []
+    with safetensors.safe_open(p) as f, pytest.raises(wio.SerializationError, match="'t2' is corrupted"):
+        for name, _ in f.tensors():
+            got.append(name)
+    assert got == ["t0", "t1"]

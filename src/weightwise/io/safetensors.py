@@ -56,6 +56,7 @@ HASH_ALGOS = ("crc32", "sha256", "sha1", "blake2b", "md5")
 DEFAULT_HASH = "crc32"
 _CHUNK = 1 << 20  # write (with early writeback) and read+hash in pieces that stay in the CPU cache
 _WRITEBACK = 8 << 20  # ask the kernel to start writing back after this many new bytes
+_OVERLAP_BYTES = 16 << 20  # below this, a helper thread for hashing costs more than it saves
 
 __all__ = ["TensorInfo", "Header", "read_header", "save", "save_file", "load", "load_file",
            "safe_open", "SerializationError"]
@@ -363,9 +364,34 @@ class safe_open:
         return a
 
     def tensors(self) -> Iterator[tuple[str, np.ndarray]]:
-        """All tensors in file order, each read and hash-checked piece by piece."""
-        for name in self.header.tensors:
-            yield name, self.get_tensor(name)
+        """All tensors in file order, each hash-checked before it is handed out.
+
+        For large files a helper thread hashes one tensor while the next is read (``zlib.crc32``
+        and ``hashlib`` release the GIL on large buffers); otherwise each tensor is read and
+        hashed piece by piece while the piece is still in the CPU cache.
+        """
+        infos = list(self.header.tensors.values())
+        if (self.verify and self._hashes is not None
+                and sum(t.end - t.begin for t in infos) >= _OVERLAP_BYTES):
+            yield from self._tensors_overlapped(infos)
+            return
+        for t in infos:
+            yield t.name, self.get_tensor(t.name)
+
+    def _tensors_overlapped(self, infos: list[TensorInfo]) -> Iterator[tuple[str, np.ndarray]]:
+        algo = self._hashes[0]  # type: ignore[index]
+        with ThreadPoolExecutor(1) as pool:
+            prev: tuple[str, np.ndarray, Any] | None = None
+            for t in infos:
+                a = self._raw(t)
+                cur = (t.name, a, pool.submit(_digest, algo, _byte_view(a)))
+                if prev is not None:
+                    self._check(prev[0], prev[2].result())
+                    yield prev[0], prev[1]
+                prev = cur
+            if prev is not None:
+                self._check(prev[0], prev[2].result())
+                yield prev[0], prev[1]
 
 
 
