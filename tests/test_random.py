@@ -512,7 +512,7 @@ def test_normal_float32_is_bit_identical(mean: float, std: float) -> None:
     torch = _torch()
     torch.manual_seed(3)
     g = wr.Generator().manual_seed(3)
-    for n in (16, 256, 50_003, 70_000):  # several chunks, ragged tails
+    for n in (16, 17, 256, 1000, 50_003, 70_000):  # several chunks, ragged tails
         expected = torch.empty(n).normal_(mean, std).numpy()
         got = g._normal((n,), np.float32, mean, std)
         np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))

@@ -348,6 +348,13 @@ class Generator:
         std32, mean32 = float(np.float32(std)), float(np.float32(mean))
         data32 = self._unit32(n if dtype == np.float32 else head)
         out32 = np.empty(n, dtype=np.float32)
+        if n % 16 and head < _CHUNK:  # small: one pass over the blocks and the tail's 16
+            both = np.concatenate([data32[:head], self._unit32(16)])
+            res = np.empty(head + 16, dtype=np.float32)
+            _box_muller32(both, mean32, std32, res)
+            out32[:head] = res[:head]
+            out32[n - 16:] = res[head:]
+            return out32
         for start in range(0, head, _CHUNK):  # chunks that stay in cache
             stop = min(head, start + _CHUNK)
             _box_muller32(data32[start:stop], mean32, std32, out32[start:stop])
