@@ -16,6 +16,7 @@ from . import _dtype
 from .autograd import _state
 from .ops import activation as A
 from .ops import elementwise as E
+from .ops import indexing as Ix
 from .ops import linalg as L
 from .ops import movement as M
 from .ops import reduce as R
@@ -111,8 +112,8 @@ def _binary_inplace(ufunc: Any, op: Callable) -> Callable:
 
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
     """`x[key] = value`: written into x's memory; recorded as CopySlices when grads flow."""
-    nkey, advanced = M._convert_key(key)
-    M._check_bounds(self._a, nkey)
+    nkey, advanced = Ix._convert_key(key)
+    Ix._check_bounds(self._a, nkey)
     _check_inplace(self)
     v = value
     if _state["grad"] and (self.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
@@ -122,8 +123,6 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
         _inplace(self, lambda s: M.CopySlices.apply(s, vt, key=nkey, advanced=advanced), (vt,))
         return
     va = v._a if isinstance(v, Tensor) else np.asarray(v)
-    if va.dtype.kind in "fV" and self._a.dtype.kind in "biu" and not isinstance(v, (float, int)):
-        pass
     try:
         self._a[nkey] = va
     except (ValueError, TypeError) as e:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import _dtype
+from ..autograd import Function
 from ..tensor import Tensor
 
 
@@ -99,3 +100,9 @@ def shape_arg(api: str, size: Sequence[Any]) -> tuple[int, ...]:
         if s < 0:
             raise RuntimeError(f"{api}(): Trying to create tensor with negative dimension {s}: {list(shape)}")
     return shape
+
+
+class _View(Function):
+    """Marker base: the output shares memory (and the version counter) with the input."""
+
+    is_view = True

@@ -1,21 +1,52 @@
-"""Shape and movement ops: views, indexing, concatenation, splitting. Views share memory."""
+"""Shape and movement ops: views, reshape, permute, squeeze, expand, repeat, flip. Views share memory.
+
+Indexing lives in `indexing.py`, joining and splitting in `join.py`; both are re-exported here.
+"""
 
 from __future__ import annotations
 
-import builtins
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import norm_dim, unbroadcast
-
-
-class _View(Function):
-    """Marker base: the output shares memory (and the version counter) with the input."""
-
-    is_view = True
+from ._util import _View, norm_dim, unbroadcast
+from .indexing import (  # noqa: F401  (re-exported)
+    AliasBackward0,
+    CopyBackwards,
+    CopySlices,
+    FillBackward2,
+    GatherBackward0,
+    IndexBackward0,
+    IndexSelectBackward0,
+    MaskedFillBackward0,
+    MaskedFillBackward1,
+    SelectBackward0,
+    SliceBackward0,
+    UnsqueezeNoneBackward,
+    ZeroBackward0,
+    gather,
+    getitem,
+    index_select,
+    masked_fill,
+    narrow,
+    nonzero,
+)
+from .join import (  # noqa: F401  (re-exported)
+    CatBackward0,
+    SplitBackward0,
+    SplitWithSizesBackward0,
+    StackBackward0,
+    UnbindBackward0,
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    split,
+    stack,
+    unbind,
+)
 
 
 class ViewBackward0(_View):
@@ -274,10 +305,10 @@ class RepeatBackward0(Function):
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         shape = (1,) * (len(self.reps) - len(self.shape)) + self.shape
-        split = []
+        tiled = []  # (rep0, size0, rep1, size1, ...): sum over the rep axes
         for r, s in zip(self.reps, shape):
-            split += [r, s]
-        return g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(self.shape)
+            tiled += [r, s]
+        return g.reshape(tiled).sum(axis=tuple(range(0, len(tiled), 2))).reshape(self.shape)
 
 
 def repeat(input: Tensor, *reps: Any) -> Tensor:
@@ -288,420 +319,6 @@ def repeat(input: Tensor, *reps: Any) -> Tensor:
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
     return RepeatBackward0.apply(input, reps=tuple(int(r) for r in reps))
-
-
-# ---------------------------------------------------------------------------------------------
-# Indexing
-
-
-def _convert_key(key: Any) -> tuple[Any, bool]:
-    """A NumPy index from a PyTorch one; also whether it is advanced (copying) indexing."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    out = []
-    advanced = False
-    for k in key:
-        if isinstance(k, Tensor):
-            k = k._a
-            if k.dtype.kind in "fV":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            if k.ndim == 0 and k.dtype.kind in "iu":
-                k = int(k)
-            else:
-                advanced = True
-        elif isinstance(k, (list, np.ndarray)):
-            k = np.asarray(k)
-            if k.dtype.kind in "fV":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            advanced = True
-        elif isinstance(k, bool):
-            advanced = True
-        out.append(k)
-    return tuple(out), advanced
-
-
-def _check_bounds(a: np.ndarray, key: tuple) -> None:
-    dim = 0
-    for k in key:
-        if k is None:
-            continue
-        if k is Ellipsis:
-            dim = a.ndim - builtins.sum(1 for x in key if x is not None and x is not Ellipsis and not (isinstance(x, np.ndarray) and x.dtype == bool))
-            continue
-        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-            if dim >= a.ndim:
-                raise IndexError(f"too many indices for tensor of dimension {a.ndim}")
-            size = a.shape[dim]
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
-        if isinstance(k, np.ndarray) and k.dtype.kind in "iu" and k.size:
-            size = a.shape[dim] if dim < a.ndim else 0
-            if k.max() >= size or k.min() < -size:
-                bad = int(k.max()) if k.max() >= size else int(k.min())
-                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
-        dim += k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
-
-
-class SliceBackward0(_View):
-    def forward(self, a: np.ndarray, key: tuple) -> np.ndarray:
-        self.shape, self.dtype, self.key = a.shape, a.dtype, key
-        return a[key]
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=g.dtype)
-        out[self.key] = g
-        return out
-
-
-class SelectBackward0(SliceBackward0):
-    pass
-
-
-class AliasBackward0(SliceBackward0):
-    pass
-
-
-class IndexBackward0(Function):
-    def forward(self, a: np.ndarray, key: tuple) -> np.ndarray:
-        self.shape, self.key = a.shape, key
-        return a[key]
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=g.dtype)
-        np.add.at(out, self.key, g)  # repeated indices accumulate
-        return out
-
-
-def _basic_name(key: tuple, shape: tuple[int, ...], single_slice: bool) -> type[Function]:
-    """PyTorch's node for basic indexing: the last non-trivial step of select/slice/unsqueeze.
-
-    PyTorch applies the index left to right and skips full slices (except a lone `x[:]`);
-    when nothing is left the result is an alias.
-    """
-    if single_slice:
-        return SliceBackward0
-    consuming = [k for k in key if k is not None and k is not Ellipsis]
-    last: type[Function] = AliasBackward0
-    dim = 0
-    for k in key:
-        if k is Ellipsis:
-            dim = len(shape) - (len(consuming) - builtins.sum(1 for _ in _consumed_before(key, k)))
-            continue
-        if k is None:
-            last = UnsqueezeNoneBackward
-        elif isinstance(k, slice):
-            n = shape[dim] if dim < len(shape) else 0
-            if k.indices(n) != (0, n, 1):
-                last = SliceBackward0
-            dim += 1
-        else:
-            last = SelectBackward0
-            dim += 1
-    return last
-
-
-def _consumed_before(key: tuple, stop: Any) -> list[Any]:
-    out = []
-    for k in key:
-        if k is stop:
-            break
-        if k is not None:
-            out.append(k)
-    return out
-
-
-class UnsqueezeNoneBackward(SliceBackward0):
-    @classmethod
-    def name(cls) -> str:
-        return "UnsqueezeBackward0"
-
-
-def getitem(input: Tensor, key: Any) -> Tensor:
-    """PyTorch indexing: ints, slices, None, Ellipsis, bool masks and integer index tensors."""
-    nkey, advanced = _convert_key(key)
-    a = input._a
-    _check_bounds(a, nkey)
-    try:
-        if advanced:
-            return IndexBackward0.apply(input, key=nkey)
-        return _basic_name(nkey, a.shape, isinstance(key, slice)).apply(input, key=nkey)
-    except IndexError as e:
-        raise IndexError(f"index {key!r} is invalid for a tensor of shape {list(a.shape)}: {e}") from None
-    except ValueError as e:
-        raise IndexError(f"index {key!r} is invalid for a tensor of shape {list(a.shape)}: {e}") from None
-
-
-class CopySlices(Function):
-    """`x[key] = value` recorded in the graph: x's old values there get no gradient."""
-
-    def forward(self, a: np.ndarray, v: np.ndarray, key: tuple, advanced: bool) -> np.ndarray:
-        self.key, self.vshape, self.advanced = key, v.shape, advanced
-        out = a.copy()
-        out[key] = v
-        return out
-
-    def backward(self, g: np.ndarray) -> tuple:
-        ga = g.copy()
-        ga[self.key] = 0
-        gv = unbroadcast(g[self.key], self.vshape) if self.needs_input_grad[1] else None
-        return ga, gv
-
-
-class CopyBackwards(CopySlices):
-    """`x.copy_(src)` recorded in the graph."""
-
-
-class ZeroBackward0(Function):
-    """`x.zero_()` on a tensor in the graph: the old values get no gradient."""
-
-    def forward(self, a: np.ndarray, value: Any) -> np.ndarray:
-        return np.full(a.shape, value, dtype=a.dtype)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        return np.zeros(g.shape, g.dtype)
-
-
-class FillBackward2(ZeroBackward0):
-    """`x.fill_(number)` on a tensor in the graph."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Joining and splitting
-
-
-class CatBackward0(Function):
-    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:  # type: ignore[override]
-        self.dim = dim
-        self.sizes = [x.shape[dim] if x.ndim else 0 for x in arrays]
-        keep = [x for x in arrays if not (x.ndim == 1 and x.shape[0] == 0)] or list(arrays)
-        return np.concatenate(keep, axis=dim)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        out: list[np.ndarray | None] = []
-        start = 0
-        for s in self.sizes:
-            if s == 0 and g.ndim:
-                out.append(None)
-                continue
-            idx = [slice(None)] * g.ndim
-            idx[self.dim] = slice(start, start + s)
-            out.append(g[tuple(idx)])
-            start += s
-        return tuple(out)
-
-
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    from .._dtype import promote_types
-
-    dt = tensors[0].dtype
-    for x in tensors[1:]:
-        dt = promote_types(dt, x.dtype)
-    tensors = [x if x.dtype is dt else x.to(dt) for x in tensors]
-    ref = next((x for x in tensors if not (x._a.ndim == 1 and x._a.shape[0] == 0)), tensors[0])
-    if ref._a.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = norm_dim("cat", dim, ref._a.ndim)
-    for i, x in enumerate(tensors):
-        if x._a.ndim == 1 and x._a.shape[0] == 0:
-            continue
-        if x._a.ndim != ref._a.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref._a.ndim} and {x._a.ndim}")
-        for k in range(ref._a.ndim):
-            if k != d and x._a.shape[k] != ref._a.shape[k]:
-                raise RuntimeError(
-                    f"Sizes of tensors must match except in dimension {d}. Expected size {ref._a.shape[k]} "
-                    f"but got size {x._a.shape[k]} for tensor number {i} in the list."
-                )
-    return CatBackward0.apply(*tensors, dim=d)
-
-
-concat = concatenate = cat
-
-
-class StackBackward0(Function):
-    def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:  # type: ignore[override]
-        self.dim, self.n = dim, len(arrays)
-        return np.stack(arrays, axis=dim)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        return tuple(np.take(g, i, axis=self.dim) for i in range(self.n))
-
-
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    shape = tensors[0]._a.shape
-    for i, x in enumerate(tensors):
-        if x._a.shape != shape:
-            raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
-                f"{list(x._a.shape)} at entry {i}"
-            )
-    from .._dtype import promote_types
-
-    dt = tensors[0].dtype
-    for x in tensors[1:]:
-        dt = promote_types(dt, x.dtype)
-    tensors = [x if x.dtype is dt else x.to(dt) for x in tensors]
-    nd = len(shape) + 1
-    if not -nd <= dim < nd:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
-    return StackBackward0.apply(*tensors, dim=dim % nd)
-
-
-class SplitBackward0(_View):
-    def forward(self, a: np.ndarray, dim: int, start: int, stop: int) -> np.ndarray:
-        self.shape, self.dim, self.start, self.stop = a.shape, dim, start, stop
-        idx = [slice(None)] * a.ndim
-        idx[dim] = slice(start, stop)
-        self.key = tuple(idx)
-        return a[self.key]
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=g.dtype)
-        out[self.key] = g
-        return out
-
-
-class SplitWithSizesBackward0(SplitBackward0):
-    pass
-
-
-def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    a = input._a
-    d = norm_dim("split", dim, a.ndim)
-    n = a.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
-        if step <= 0 and n > 0:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        bounds: list[tuple[int, int]] = [(i, builtins.min(i + step, n)) for i in range(0, n, step)] if step and n else [(0, 0)]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if builtins.sum(sizes) != n:
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
-                f"dimension {d}), but got split_sizes={sizes}"
-            )
-        bounds = []
-        start = 0
-        for s in sizes:
-            bounds.append((start, start + s))
-            start += s
-        return tuple(SplitWithSizesBackward0.apply(input, dim=d, start=s, stop=e) for s, e in bounds)
-    return tuple(SplitBackward0.apply(input, dim=d, start=s, stop=e) for s, e in bounds)
-
-
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    if chunks <= 0:
-        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    d = norm_dim("chunk", dim, input._a.ndim)
-    n = input._a.shape[d]
-    if n == 0:
-        return tuple(SplitWithSizesBackward0.apply(input, dim=d, start=0, stop=0) for _ in range(chunks))
-    return split(input, -(-n // chunks), d)
-
-
-class UnbindBackward0(SelectBackward0):
-    pass
-
-
-def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    d = norm_dim("unbind", dim, input._a.ndim)
-    return tuple(UnbindBackward0.apply(input, key=(slice(None),) * d + (i,)) for i in range(input._a.shape[d]))
-
-
-def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
-    idx = np.nonzero(input._a if input._a.ndim else input._a.reshape(1))
-    if as_tuple:
-        return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
-    return Tensor._make(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
-
-
-class GatherBackward0(Function):
-    def forward(self, a: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
-        self.shape, self.dim, self.index = a.shape, dim, index
-        return np.take_along_axis(a, index, dim)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=g.dtype)
-        idx: list[Any] = list(np.indices(self.index.shape, sparse=True))
-        idx[self.dim] = self.index
-        np.add.at(out, tuple(idx), g)
-        return out
-
-
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    d = norm_dim("gather", dim, input._a.ndim)
-    if index._a.dtype != np.int64:
-        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
-    return GatherBackward0.apply(input, dim=d, index=index._a)
-
-
-class IndexSelectBackward0(IndexBackward0):
-    pass
-
-
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    d = norm_dim("index_select", dim, input._a.ndim)
-    idx = index._a
-    if idx.ndim > 1 or idx.dtype.kind not in "iu":
-        raise IndexError(f"index_select(): Index is supposed to be a vector of integers, got shape {list(idx.shape)} and dtype {index.dtype}")
-    key = (slice(None),) * d + (idx.reshape(-1),)
-    _check_bounds(input._a, key)
-    return IndexSelectBackward0.apply(input, key=key)
-
-
-class MaskedFillBackward0(Function):
-    """`masked_fill` with a number: the filled places get no gradient."""
-
-    def forward(self, a: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
-        self.mask = mask
-        return np.where(mask, a.dtype.type(value), a)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        return np.where(self.mask, g.dtype.type(0), g)
-
-
-class MaskedFillBackward1(Function):
-    """`masked_fill` with a 0-d tensor value, which gets the sum of the filled places' gradient."""
-
-    def forward(self, a: np.ndarray, v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        self.mask = mask
-        return np.where(mask, v, a)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        zero = g.dtype.type(0)
-        gv = np.asarray(np.where(self.mask, g, zero).sum(dtype=g.dtype)) if self.needs_input_grad[1] else None
-        return np.where(self.mask, zero, g), gv
-
-
-def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """Write `value` where `mask` (broadcast to input's shape) is True."""
-    m = mask._a
-    if m.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
-    try:
-        out_shape = np.broadcast_shapes(m.shape, input._a.shape)
-    except ValueError:
-        out_shape = None
-    if out_shape != input._a.shape:
-        raise RuntimeError(
-            f"masked_fill(): the mask of shape {list(m.shape)} must be broadcastable to the input's shape "
-            f"{list(input._a.shape)}"
-        )
-    if isinstance(value, Tensor):
-        if value._a.ndim != 0:
-            raise RuntimeError(
-                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value._a.ndim} dimension(s)."
-            )
-        return MaskedFillBackward1.apply(input, value.to(input.dtype), mask=m)
-    return MaskedFillBackward0.apply(input, mask=m, value=value)
 
 
 class FlipBackward0(Function):
@@ -717,8 +334,3 @@ def flip(input: Tensor, *dims: Any) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     return FlipBackward0.apply(input, dims=tuple(norm_dim("flip", d, input._a.ndim) for d in dims))
-
-
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    d = norm_dim("narrow", dim, input._a.ndim)
-    return getitem(input, (slice(None),) * d + (slice(start, start + length),))
