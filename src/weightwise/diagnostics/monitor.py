@@ -36,7 +36,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._hooks import add_forward_hook
 from .stats import array_of, memory_key
 
 __all__ = ["TrainingMonitor", "fast_stats"]
@@ -152,7 +151,7 @@ class TrainingMonitor:
     def _attach_activation_hooks(self) -> None:
         for name, m in self.model.named_modules():
             if type(m).__name__ in ("ReLU", "ReLU6"):
-                self._handles.append(add_forward_hook(m, self._relu_hook(name or "<model>")))
+                self._handles.append(m.register_forward_hook(self._relu_hook(name or "<model>")))
 
     def _relu_hook(self, name: str) -> Callable[..., None]:
         def hook(module: Any, inputs: Any, output: Any) -> None:

@@ -21,7 +21,6 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ._hooks import add_forward_hook
 from ._text import fmt_bytes, fmt_count, text_table
 from .stats import array_of, memory_key
 
@@ -164,7 +163,7 @@ def _run_forward(model: Any, args: tuple[Any, ...]) -> dict[int, list[Any]]:
         outputs.setdefault(id(module), []).append(_out_shape(output))
 
     for _, m in model.named_modules():
-        handles.append(add_forward_hook(m, hook))
+        handles.append(m.register_forward_hook(hook))
         modes.append((m, m.training))
     try:
         model.eval()  # no dropout, no running-statistics update: the summary changes nothing

@@ -88,11 +88,7 @@ class _Pack(Function):
             n = int(np.prod(shape, dtype=np.int64))
             parts.append(g[start:start + n].reshape(shape))
             start += n
-        grads = self.state.on_backward(parts)
-        # Work around the engine: a None gradient for a non-leaf input releases its node with
-        # no gradient recorded (KeyError in run_backward), so give such inputs zeros instead.
-        return tuple(np.zeros_like(p) if g is None and t.grad_fn is not None else g
-                     for g, p, t in zip(grads, parts, self.inputs))
+        return tuple(self.state.on_backward(parts))
 
 
 class _Unpack(Function):
