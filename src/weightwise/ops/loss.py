@@ -59,32 +59,41 @@ def _grad_scale(g: np.ndarray, reduction: str, n: int) -> Any:
 # Regression losses
 
 
-class MseLossBackward0(Function):
+class _DifferenceLoss(Function):
+    """Base of the losses of `d = input - target`: backward gets `dloss/dd`, sends it to both sides."""
+
     saved_inputs = (0, 1)
 
-    def forward(self, a: np.ndarray, b: np.ndarray, reduction: str) -> np.ndarray:
+    def _difference(self, a: np.ndarray, b: np.ndarray, reduction: str) -> np.ndarray:
         self.shapes, self.reduction = (a.shape, b.shape), reduction
-        d = a - b
-        self.d = d
-        return _reduce(d * d, reduction)
+        self.d = a - b
+        return self.d
 
-    def backward(self, g: np.ndarray) -> tuple:
-        d = self.d
-        gd = (2 * _grad_scale(g, self.reduction, d.size)) * d
+    def _input_grads(self, gd: np.ndarray) -> tuple:
         ga = unbroadcast(gd, self.shapes[0]) if self.needs_input_grad[0] else None
         gb = unbroadcast(-gd, self.shapes[1]) if self.needs_input_grad[1] else None
         return ga, gb
 
 
-class SmoothL1LossBackward0(Function):
+class MseLossBackward0(_DifferenceLoss):
+    """d^2."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray, reduction: str) -> np.ndarray:
+        d = self._difference(a, b, reduction)
+        return _reduce(d * d, reduction)
+
+    def backward(self, g: np.ndarray) -> tuple:
+        d = self.d
+        gd = (2 * _grad_scale(g, self.reduction, d.size)) * d
+        return self._input_grads(gd)
+
+
+class SmoothL1LossBackward0(_DifferenceLoss):
     """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (beta = 0 is the L1 loss)."""
 
-    saved_inputs = (0, 1)
-
     def forward(self, a: np.ndarray, b: np.ndarray, reduction: str, beta: float) -> np.ndarray:
-        self.shapes, self.reduction, self.beta = (a.shape, b.shape), reduction, beta
-        d = a - b
-        self.d = d
+        self.beta = beta
+        d = self._difference(a, b, reduction)
         z = np.abs(d)
         if beta == 0:
             return _reduce(z, reduction)
@@ -95,20 +104,15 @@ class SmoothL1LossBackward0(Function):
         # NOTE: PyTorch's gradient at |d| == beta is sign(d); at d == 0 with beta == 0 it is 0.
         local = np.sign(d) if beta == 0 else np.where(np.abs(d) < beta, d / beta, np.sign(d)).astype(d.dtype, copy=False)
         gd = _grad_scale(g, self.reduction, d.size) * local
-        ga = unbroadcast(gd, self.shapes[0]) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-gd, self.shapes[1]) if self.needs_input_grad[1] else None
-        return ga, gb
+        return self._input_grads(gd)
 
 
-class HuberLossBackward0(Function):
+class HuberLossBackward0(_DifferenceLoss):
     """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere."""
 
-    saved_inputs = (0, 1)
-
     def forward(self, a: np.ndarray, b: np.ndarray, reduction: str, delta: float) -> np.ndarray:
-        self.shapes, self.reduction, self.delta = (a.shape, b.shape), reduction, delta
-        d = a - b
-        self.d = d
+        self.delta = delta
+        d = self._difference(a, b, reduction)
         z = np.abs(d)
         return _reduce(np.where(z < delta, 0.5 * d * d, delta * (z - 0.5 * delta)).astype(d.dtype, copy=False), reduction)
 
@@ -116,9 +120,7 @@ class HuberLossBackward0(Function):
         d = self.d
         local = np.clip(d, -self.delta, self.delta)
         gd = _grad_scale(g, self.reduction, d.size) * local
-        ga = unbroadcast(gd, self.shapes[0]) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-gd, self.shapes[1]) if self.needs_input_grad[1] else None
-        return ga, gb
+        return self._input_grads(gd)
 
 
 def _same_size_or_warn(api: str, input: Tensor, target: Tensor) -> None:

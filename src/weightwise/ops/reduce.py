@@ -450,34 +450,28 @@ class LogSoftmaxBackward0(Function):
         return np.subtract(g, r, out=r)
 
 
-def _softmax_dim(api: str, input: Tensor, dim: Any) -> int:
+def _softmax_like(fn: type[Function], api: str, input: Tensor, dim: Any, dtype: Any) -> Tensor:
+    """Shared front of softmax/log_softmax: dtype cast, float check, explicit dim, 0-d inputs."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._a.dtype.kind not in "fV":
+        raise RuntimeError(f"\"{api}_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'")
     if dim is None:
         raise TypeError(f"{api}() missing required argument 'dim' (weightwise, like recent PyTorch, needs an explicit dim)")
-    return norm_dim(api, dim, input._a.ndim)
+    d = norm_dim(api, dim, input._a.ndim)
+    if input._a.ndim == 0:
+        return fn.apply(input.reshape(1), dim=0).reshape(())
+    return fn.apply(input, dim=d)
 
 
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, shifted by the max for stability."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if input._a.dtype.kind not in "fV":
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'")
-    d = _softmax_dim("softmax", input, dim)
-    if input._a.ndim == 0:
-        return SoftmaxBackward0.apply(input.reshape(1), dim=0).reshape(())
-    return SoftmaxBackward0.apply(input, dim=d)
+    return _softmax_like(SoftmaxBackward0, "softmax", input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     """x - logsumexp(x) along `dim`."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if input._a.dtype.kind not in "fV":
-        raise RuntimeError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name.capitalize()}'")
-    d = _softmax_dim("log_softmax", input, dim)
-    if input._a.ndim == 0:
-        return LogSoftmaxBackward0.apply(input.reshape(1), dim=0).reshape(())
-    return LogSoftmaxBackward0.apply(input, dim=d)
+    return _softmax_like(LogSoftmaxBackward0, "log_softmax", input, dim, dtype)
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
