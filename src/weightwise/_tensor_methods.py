@@ -214,22 +214,8 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     return self
 
 
-def _random_method(name: str) -> Callable:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
-        from . import creation
-
-        return getattr(creation, name)(self, *args, **kwargs)
-
-    return method
-
-
-def _reverse(fn: Callable) -> Callable:
-    return lambda self, other: fn(self, other)
-
-
 def _T(self: Tensor) -> Tensor:
-    if self._a.ndim not in (0, 2):
-        pass  # PyTorch warns (deprecated) and reverses all dims; so do we, quietly.
+    # NOTE: for ndim other than 0 and 2 PyTorch warns (deprecated) and reverses all dims; so do we, quietly.
     return M.T(self)
 
 

@@ -6,8 +6,6 @@ Activations and `linear` are the ops in `weightwise.ops`; the losses live in `lo
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu, silu, softplus
@@ -37,10 +35,6 @@ __all__ = [
 
 def relu_(input: Tensor) -> Tensor:
     return input.relu_()
-
-
-def _unused(*args: Any) -> None:  # pragma: no cover - placeholder keeps Any imported for extensions
-    return None
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

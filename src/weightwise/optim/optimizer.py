@@ -234,12 +234,6 @@ class Optimizer:
         out += ")"
         return out
 
-    # ------------------------------------------------------------------ helpers for subclasses
-
-    @staticmethod
-    def _with_grads(group: dict[str, Any]) -> list[Tensor]:
-        return [p for p in group["params"] if p.grad is not None]
-
 
 class _Handle:
     """What `register_*_hook` returns: `remove()` unregisters the hook."""
