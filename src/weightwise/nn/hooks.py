@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+from . import _state
 
 __all__ = ["RemovableHandle"]
 
@@ -205,3 +206,47 @@ class BackwardHook:
                     )
                 grads = r
         return grads
+
+
+def call_module_with_hooks(module: Any, args: tuple, kwargs: dict) -> Any:
+    """`Module.__call__` when hooks are registered: pre-hooks, forward, forward hooks, backward hooks."""
+    for hook_id, hook in (*_state.GLOBAL_FORWARD_PRE_HOOKS.items(), *module._forward_pre_hooks.items()):
+        if hook_id in module._forward_pre_hooks_with_kwargs:
+            r = hook(module, args, kwargs)
+            if r is not None:
+                if not (isinstance(r, tuple) and len(r) == 2):
+                    raise RuntimeError(
+                        f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {r}."
+                    )
+                args, kwargs = r
+        else:
+            r = hook(module, args)
+            if r is not None:
+                args = r if isinstance(r, tuple) else (r,)
+    bw_hook = None
+    if module._backward_hooks or module._backward_pre_hooks:
+        bw_hook = BackwardHook(module, list(module._backward_hooks.values()), list(module._backward_pre_hooks.values()))
+        args = bw_hook.setup_input_hook(args)
+    try:
+        result = module.forward(*args, **kwargs)
+    except Exception:
+        for hook_id, hook in module._forward_hooks.items():
+            if module._forward_hooks_always_called.get(hook_id):
+                try:
+                    if hook_id in module._forward_hooks_with_kwargs:
+                        hook(module, args, kwargs, None)
+                    else:
+                        hook(module, args, None)
+                except Exception:
+                    pass
+        raise
+    for hook_id, hook in (*_state.GLOBAL_FORWARD_HOOKS.items(), *module._forward_hooks.items()):
+        if hook_id in module._forward_hooks_with_kwargs:
+            r = hook(module, args, kwargs, result)
+        else:
+            r = hook(module, args, result)
+        if r is not None:
+            result = r
+    if bw_hook is not None:
+        result = bw_hook.setup_output_hook(result)
+    return result

@@ -18,7 +18,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor, check_device
 from . import _state
 from ._state import register_module_forward_hook, register_module_forward_pre_hook
-from .hooks import BackwardHook, RemovableHandle, add_hook
+from .hooks import RemovableHandle, add_hook, call_module_with_hooks
 from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "register_module_forward_hook", "register_module_forward_pre_hook"]
@@ -298,47 +298,7 @@ class Module:
 
     _call_impl = __call__
 
-    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        for hook_id, hook in (*_state.GLOBAL_FORWARD_PRE_HOOKS.items(), *self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                r = hook(self, args, kwargs)
-                if r is not None:
-                    if not (isinstance(r, tuple) and len(r) == 2):
-                        raise RuntimeError(
-                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {r}."
-                        )
-                    args, kwargs = r
-            else:
-                r = hook(self, args)
-                if r is not None:
-                    args = r if isinstance(r, tuple) else (r,)
-        bw_hook = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            bw_hook = BackwardHook(self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values()))
-            args = bw_hook.setup_input_hook(args)
-        try:
-            result = self.forward(*args, **kwargs)
-        except Exception:
-            for hook_id, hook in self._forward_hooks.items():
-                if self._forward_hooks_always_called.get(hook_id):
-                    try:
-                        if hook_id in self._forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, None)
-                        else:
-                            hook(self, args, None)
-                    except Exception:
-                        pass
-            raise
-        for hook_id, hook in (*_state.GLOBAL_FORWARD_HOOKS.items(), *self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                r = hook(self, args, kwargs, result)
-            else:
-                r = hook(self, args, result)
-            if r is not None:
-                result = r
-        if bw_hook is not None:
-            result = bw_hook.setup_output_hook(result)
-        return result
+    _call_with_hooks = call_module_with_hooks  # the slow path: hooks.py runs the hooks around forward
 
     # ------------------------------------------------------------------ hooks
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
