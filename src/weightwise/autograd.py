@@ -381,13 +381,29 @@ def _leaf_done(
         captured[id(t)] = g
 
 
+def _copy(g: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of `g`. A large transposed matrix whose rows are a multiple of 1 KiB
+    apart (512 float32 columns, ...) copies about five times faster through a staging buffer with
+    padded rows: reading its columns directly maps them all onto the same few cache sets."""
+    if g.ndim == 2 and g.size >= 65536 and not g.flags.c_contiguous and g.flags.f_contiguous:
+        src = g.T
+        n, m = src.shape
+        if (m * g.itemsize) % 1024 == 0:
+            staged = np.empty((n, m + 64 // g.itemsize), g.dtype)[:, :m]
+            np.copyto(staged, src)
+            out = np.empty(g.shape, g.dtype)
+            np.copyto(out, staged.T)
+            return out
+    return g.copy()
+
+
 def _accumulate(t: Tensor, g: np.ndarray, given: dict[int, np.ndarray]) -> None:
     """Sum `g` into `t.grad`; a new `.grad` takes `g` itself unless it may be shared (a view, a
     read-only array, an array the caller passed in or another `.grad` already took)."""
     tg = t.grad
     if tg is None:
         if g.base is not None or id(g) in given or not g.flags.writeable:
-            g = g.copy()
+            g = _copy(g)
         given[id(g)] = g
         t.grad = _Tensor._make(g)
     else:

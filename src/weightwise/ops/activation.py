@@ -17,16 +17,40 @@ def _float(t: Tensor, api: str) -> Tensor:
     return t
 
 
+# np.maximum against a scalar runs a slow loop (about 3x slower than against an array), so
+# large inputs are clamped against a block of zeros, a slice at a time.
+_ZEROS_BLOCK = 1 << 16
+_zeros: dict[np.dtype, np.ndarray] = {}
+
+
+def relu_array(a: np.ndarray) -> np.ndarray:
+    """max(a, 0) elementwise (NaN stays NaN), as a new array."""
+    n = a.size
+    if n < 4096 or a.dtype.kind != "f" or not a.flags.c_contiguous:
+        return np.maximum(a, a.dtype.type(0))
+    z = _zeros.get(a.dtype)
+    if z is None:
+        z = _zeros[a.dtype] = np.zeros(_ZEROS_BLOCK, a.dtype)
+    out = np.empty(a.shape, a.dtype)
+    fa, fo = a.reshape(-1), out.reshape(-1)
+    for i in range(0, n, _ZEROS_BLOCK):
+        j = i + _ZEROS_BLOCK if i + _ZEROS_BLOCK <= n else n
+        np.maximum(fa[i:j], z[:j - i], out=fo[i:j])
+    return out
+
+
 class ReluBackward0(Function):
     saves_output = True
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        self.out = np.maximum(a, a.dtype.type(0))
+        self.out = relu_array(a)
         return self.out
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         # NOTE: the gradient at exactly 0 is 0, as in PyTorch (it tests out > 0).
-        return g * (self.out > 0)
+        # A float mask times g: multiplying by a bool array directly casts in a slow loop.
+        r = np.greater(self.out, 0).astype(g.dtype)
+        return np.multiply(r, g, out=r) if r.ndim else r * g
 
 
 def relu(input: Tensor) -> Tensor:

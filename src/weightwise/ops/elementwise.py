@@ -415,9 +415,27 @@ def _rsqrt(a: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # Stable on both tails: exp never sees a large positive argument.
+    if a.dtype == np.float32 or a.dtype == np.float64:
+        # PyTorch's formula 1 / (1 + exp(-x)), in place in one array: exp overflows to inf
+        # for very negative x, which gives the right limit 0 (small results keep their
+        # relative precision).
+        t = np.negative(a, out=np.empty(a.shape, a.dtype))
+        with np.errstate(over="ignore"):
+            np.exp(t, out=t)
+        t += 1
+        return np.divide(1, t, out=t)
+    # Narrow floats: stable on both tails (exp never sees a large positive argument).
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+def _sigmoid_backward(g: np.ndarray, x: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """g * (1 - o) * o (PyTorch's order) with one temporary."""
+    if o.dtype != g.dtype or o.ndim == 0:
+        return g * (1 - o) * o
+    t = np.subtract(1, o)
+    np.multiply(g, t, out=t)
+    return np.multiply(t, o, out=t)
 
 
 NegBackward0 = _unary("NegBackward0", np.negative, lambda g, x, o: -g)
@@ -431,7 +449,7 @@ RsqrtBackward0 = _unary("RsqrtBackward0", _rsqrt, lambda g, x, o: -0.5 * g * o *
 SinBackward0 = _unary("SinBackward0", np.sin, lambda g, x, o: g * np.cos(x))
 CosBackward0 = _unary("CosBackward0", np.cos, lambda g, x, o: -g * np.sin(x))
 TanhBackward0 = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), save="output")
-SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid, lambda g, x, o: g * o * (1 - o), save="output")
+SigmoidBackward0 = _unary("SigmoidBackward0", _sigmoid, _sigmoid_backward, save="output")
 ReciprocalBackward0 = _unary("ReciprocalBackward0", np.reciprocal, lambda g, x, o: -g * o * o, save="output", quiet=True)
 Log2Backward0 = _unary("Log2Backward0", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype), quiet=True)
 SignBackward0 = _unary("SignBackward0", np.sign, lambda g, x, o: np.zeros_like(g))

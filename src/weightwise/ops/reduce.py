@@ -416,19 +416,44 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return LogsumexpBackward0.apply(input, axes=axes if axes is not None else tuple(range(input._a.ndim)), keepdim=keepdim)
 
 
+def _sum_keep(a: np.ndarray, dim: int) -> np.ndarray:
+    """`a.sum(dim, keepdims=True)`; a contiguous float32/64 array summed over its last dim of
+    moderate length goes through BLAS (a matrix-vector product: about 3x faster than NumPy's
+    row-by-row reduction, and as accurate at these lengths)."""
+    n = a.shape[dim] if a.ndim else 1
+    if dim == a.ndim - 1 and 16 <= n <= 65536 and a.size >= 4096 and a.flags.c_contiguous and (
+            a.dtype == np.float32 or a.dtype == np.float64):
+        return np.matmul(a, np.ones(n, a.dtype)).reshape(a.shape[:-1] + (1,))
+    return np.add.reduce(a, axis=dim, keepdims=True)
+
+
+def _shifted(a: np.ndarray, dim: int) -> np.ndarray:
+    """`a - max(a, dim)` as a new array (the shift that keeps exp from overflowing)."""
+    return np.subtract(a, a.max(axis=dim, keepdims=True))
+
+
 class SoftmaxBackward0(Function):
     saves_output = True
 
     def forward(self, a: np.ndarray, dim: int) -> np.ndarray:
         self.dim = dim
-        e = np.exp(a - a.max(axis=dim, keepdims=True)) if a.size else a.copy()
-        e /= e.sum(axis=dim, keepdims=True)
+        if a.size == 0:
+            self.out = a.copy()
+            return self.out
+        e = _shifted(a, dim)
+        np.exp(e, out=e)
+        e /= _sum_keep(e, dim)
         self.out = e
         return e
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        # y * (g - sum(g * y)) with one temporary.
         y = self.out
-        return y * (g - (g * y).sum(axis=self.dim, keepdims=True))
+        t = np.multiply(g, y)
+        if t.dtype != y.dtype or t.size == 0:
+            return y * (g - t.sum(axis=self.dim, keepdims=True))
+        np.subtract(g, _sum_keep(t, self.dim), out=t)
+        return np.multiply(t, y, out=t)
 
 
 class LogSoftmaxBackward0(Function):
@@ -439,14 +464,24 @@ class LogSoftmaxBackward0(Function):
         if a.size == 0:
             self.out = a.copy()
             return self.out
-        shifted = a - a.max(axis=dim, keepdims=True)
-        shifted -= np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        shifted = _shifted(a, dim)
+        e = np.exp(shifted)
+        s = _sum_keep(e, dim)
+        shifted -= np.log(s)
         self.out = shifted
+        # exp(out) = e / s: kept for the backward (one pass here instead of an exp there).
+        e /= s
+        self.softmax = e
         return shifted
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        r = np.exp(self.out)  # one temporary, reused for the result
-        r *= g.sum(axis=self.dim, keepdims=True)
+        sm = getattr(self, "softmax", None)
+        gs = _sum_keep(g, self.dim) if g.dtype == self.out.dtype else g.sum(axis=self.dim, keepdims=True)
+        if sm is None:
+            r = np.exp(self.out)
+            r *= gs
+        else:
+            r = np.multiply(sm, gs)
         return np.subtract(g, r, out=r)
 
 
