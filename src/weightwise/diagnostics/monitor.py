@@ -7,9 +7,11 @@ ReLU module, the fraction of dead units (zero for every sample of the batch). It
 dead ReLUs, vanishing or exploding gradients and NaN/Inf. Records are kept in memory
 (``monitor.records``) and, with ``path``, appended to a JSON Lines file, one record per line.
 
-Cost: between recorded steps the monitor does nothing but count; on a recorded step it makes a
-few NumPy passes over each parameter and gradient, and the step before it copies the weights (to
-measure the update). Histograms use a strided sample of at most ``hist_sample`` elements.
+Cost: between recorded steps the monitor does nothing but count (its ReLU hooks are attached only
+for the forward pass of a recorded step); on a recorded step it makes a few NumPy/BLAS passes over
+each parameter and gradient, and the step before it copies the weights into reused buffers (to
+measure the update, in place, without a temporary). Histograms use a strided view of at most
+``hist_sample`` elements per tensor and are binned all together in one vectorised pass.
 
 Example::
 
@@ -46,11 +48,35 @@ _STAT_KEYS = ("mean", "std", "min", "max", "norm", "zeros", "nans", "infs")
 def fast_stats(a: np.ndarray) -> dict[str, Any]:
     """mean, std, min, max, L2 norm, fraction of zeros, NaN and Inf counts of an array.
 
-    Floats of 4 bytes or more are summed in their own precision (pairwise summation); the
-    non-finite counts and finite-only statistics are computed only when the sums are not finite.
+    The sum is taken by BLAS over rows of 1024 elements and the row sums added in float64; the
+    sum of squares is one BLAS dot product. The non-finite counts and finite-only statistics are
+    computed only when the sums are not finite.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         return _fast_stats(a)
+
+
+_ROW = 1024  # elements per BLAS row sum
+_ONES: dict[np.dtype[Any], np.ndarray] = {}
+
+
+def _sum(f: np.ndarray) -> float:
+    """Sum of a contiguous 1-D float array: float32 row sums of ``_ROW`` elements, added in float64."""
+    n = f.size
+    if n < 2 * _ROW:
+        return float(np.add.reduce(f, dtype=np.float64))
+    ones = _ONES.get(f.dtype)
+    if ones is None:
+        ones = _ONES[f.dtype] = np.ones(_ROW, f.dtype)
+    h = n - n % _ROW
+    total = float(np.add.reduce(f[:h].reshape(-1, _ROW) @ ones, dtype=np.float64))
+    return total + float(np.add.reduce(f[h:], dtype=np.float64)) if h < n else total
+
+
+def _sumsq(f: np.ndarray) -> float:
+    if f.size < 2 * _ROW and f.dtype != np.float64:
+        f = f.astype(np.float64)  # small: exact enough for free
+    return float(np.dot(f, f))
 
 
 def _fast_stats(a: np.ndarray) -> dict[str, Any]:
@@ -61,9 +87,8 @@ def _fast_stats(a: np.ndarray) -> dict[str, Any]:
     if n == 0:
         return {"mean": None, "std": None, "min": None, "max": None, "norm": 0.0, "zeros": None,
                 "nans": 0, "infs": 0}
-    total = float(f.sum())
-    sq = float(np.dot(f, f))
-    zeros = 1.0 - int(np.count_nonzero(f)) / n  # NaN and Inf count as non-zero
+    total, sq = _sum(f), _sumsq(f)
+    zeros = int(np.count_nonzero(f == 0)) / n  # NaN and Inf count as non-zero
     nans = infs = 0
     if not (math.isfinite(total) and math.isfinite(sq)):
         nans, infs = int(np.isnan(f).sum()), int(np.isinf(f).sum())
@@ -75,13 +100,14 @@ def _fast_stats(a: np.ndarray) -> dict[str, Any]:
                 "nans": nans, "infs": infs}
     mean = total / m
     var = max(sq / m - mean * mean, 0.0)
+    if var < 1e-2 * (sq / m) and m < 1 << 22:  # |mean| >> std: the difference lost digits, redo it
+        var = float(np.var(f, dtype=np.float64))
     return {"mean": mean, "std": math.sqrt(var), "min": float(f.min()), "max": float(f.max()),
             "norm": math.sqrt(sq), "zeros": zeros, "nans": nans, "infs": infs}
 
 
-def _histogram(a: np.ndarray, lo: Any, hi: Any, bins: int, sample: int) -> dict[str, Any] | None:
-    if lo is None or hi is None:
-        return None
+def _sample(a: np.ndarray, sample: int) -> np.ndarray:
+    """At most about ``sample`` evenly strided elements of ``a`` (a view when ``a`` is contiguous), finite."""
     f = a.reshape(-1)
     if f.size > sample:
         f = f[:: -(-f.size // sample)]
@@ -89,11 +115,63 @@ def _histogram(a: np.ndarray, lo: Any, hi: Any, bins: int, sample: int) -> dict[
         f = f.astype(np.float32)
     if not np.isfinite(f).all():
         f = f[np.isfinite(f)]
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    bins = min(bins, max(4, math.ceil(math.sqrt(a.size))))  # a 10-element bias gets 4 bins, not 30
-    counts, _ = np.histogram(f, bins=bins, range=(lo, hi))
-    return {"range": [lo, hi], "counts": counts.tolist()}
+    return f
+
+
+def _histograms(jobs: list[tuple[np.ndarray, Any, Any, int]], sample: int) -> list[dict[str, Any] | None]:
+    """``np.histogram(sample_of(a), bins, range=(lo, hi))`` for each ``(a, lo, hi, bins)``, in a few
+    vectorised passes over all of them together; the counts equal NumPy's, bin for bin."""
+    out: list[dict[str, Any] | None] = [None] * len(jobs)
+    groups: dict[np.dtype[Any], list[tuple[int, np.ndarray, float, float, int]]] = {}
+    for i, (a, lo, hi, bins) in enumerate(jobs):
+        if lo is None or hi is None:
+            continue
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        bins = min(bins, max(4, math.ceil(math.sqrt(a.size))))  # a 10-element bias gets 4 bins, not 30
+        f = _sample(a, sample)
+        if float(hi) - float(lo) == 0 or (float(hi) - float(lo)) / bins == 0:  # denormal range
+            out[i] = {"range": [lo, hi], "counts": np.histogram(f, bins=bins, range=(lo, hi))[0].tolist()}
+            continue
+        groups.setdefault(f.dtype, []).append((i, f, lo, hi, bins))
+    for dt, items in groups.items():
+        for (i, _, lo, hi, _), counts in zip(items, _uniform_counts(dt, items)):
+            out[i] = {"range": [lo, hi], "counts": counts}
+    return out
+
+
+def _uniform_counts(dt: np.dtype[Any], items: list[tuple[int, np.ndarray, float, float, int]]) -> list[list[int]]:
+    """NumPy's equal-bin histogram algorithm (bin index by scaling, then a one-ULP correction
+    against ``linspace`` edges) run over the concatenation of several samples, each with its own
+    range and bins: bin ``j`` of sample ``s`` is global bin ``boff[s] + j``, its lower edge
+    ``edges[boff[s] + s + j]``."""
+    sizes = [len(it[1]) for it in items]
+    nbins = np.array([it[4] for it in items])
+    lo64 = np.array([it[2] for it in items], np.float64)
+    hi64 = np.array([it[3] for it in items], np.float64)
+    boff = np.zeros(len(items) + 1, np.intp)
+    np.cumsum(nbins, out=boff[1:])
+    # the edges, as np.linspace(lo, hi, bins + 1, dtype=dt) computes them, one sample after another
+    eoff = boff[:-1] + np.arange(len(items))
+    k = np.arange(int(boff[-1]) + len(items)) - np.repeat(eoff, nbins + 1)
+    edges = k * np.repeat((hi64 - lo64) / nbins, nbins + 1) + np.repeat(lo64, nbins + 1)
+    edges[eoff + nbins] = hi64
+    edges = edges.astype(dt)
+    x = np.concatenate([it[1] for it in items])
+    lo_t = np.repeat(lo64.astype(dt), sizes)
+    nb = np.repeat(nbins, sizes)
+    if not ((x >= lo_t) & (x <= np.repeat(hi64.astype(dt), sizes))).all():  # not from the tensor's range
+        return [np.histogram(f, bins=b, range=(lo, hi))[0].tolist() for _, f, lo, hi, b in items]
+    idx = (np.subtract(x, lo_t) / np.repeat(hi64 - lo64, sizes) * nb).astype(np.intp)
+    np.minimum(idx, nb - 1, out=idx)  # a value on the upper edge goes in the last bin
+    g = idx + np.repeat(eoff, sizes)  # index of the lower edge in `edges`
+    down = x < edges.take(g)
+    up = (x >= edges.take(g + 1)) & (idx != nb - 1) & ~down
+    g += np.repeat(boff[:-1] - eoff, sizes)  # now the global bin
+    g -= down
+    g += up
+    counts = np.bincount(g, minlength=int(boff[-1])).tolist()
+    return [counts[boff[j]:boff[j + 1]] for j in range(len(items))]
 
 
 class TrainingMonitor:
@@ -127,13 +205,15 @@ class TrainingMonitor:
         self._file = open(self.path, "w", encoding="utf-8") if self.path is not None else None
         self._scalars: dict[str, Any] = {}
         self._params = self._collect_params()
-        self._snapshot: dict[str, np.ndarray] = {}
-        self._armed = False
+        self._snapshot: dict[str, np.ndarray] = {}  # reused buffers: the weights before a recorded step
+        self._fresh = False  # the snapshot holds the weights before the step being recorded
         self._acts: dict[str, list[Any]] = {}
-        self._handles: list[Any] = []
+        self._relus = [(name or "<model>", m) for name, m in model.named_modules()
+                       if type(m).__name__ in ("ReLU", "ReLU6")]
+        self._handles: list[Any] = []  # ReLU hooks: attached only for a recorded step
+        self._closed = False
         self._restore: Callable[[], None] | None = None
         self._t0 = time.perf_counter()
-        self._attach_activation_hooks()
         if optimizer is not None:
             self._attach_optimizer(optimizer)
         self._prepare(1)
@@ -149,14 +229,18 @@ class TrainingMonitor:
         return [(ns[0], first[k], ns[1:]) for k, ns in names.items()]
 
     def _attach_activation_hooks(self) -> None:
-        for name, m in self.model.named_modules():
-            if type(m).__name__ in ("ReLU", "ReLU6"):
-                self._handles.append(m.register_forward_hook(self._relu_hook(name or "<model>")))
+        """Watch the ReLUs during the next forward passes (removed after the record): on the
+        other steps the modules run hook-free."""
+        if not self._handles and not self._closed:
+            self._handles = [m.register_forward_hook(self._relu_hook(name)) for name, m in self._relus]
+
+    def _detach_activation_hooks(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
 
     def _relu_hook(self, name: str) -> Callable[..., None]:
         def hook(module: Any, inputs: Any, output: Any) -> None:
-            if not self._armed:
-                return
             a = array_of(output)
             alive = (a > 0).reshape(-1, a.shape[-1]).any(axis=0) if a.ndim else np.asarray([a > 0])
             prev = self._acts.get(name)
@@ -186,8 +270,16 @@ class TrainingMonitor:
         """Before a recorded step: copy the weights (for the update ratio), watch activations."""
         if not self._records_at(step):
             return
-        self._snapshot = {name: array_of(p).copy() for name, p, _ in self._params}
-        self._armed = True
+        snap = self._snapshot
+        for name, p, _ in self._params:
+            a = array_of(p)
+            buf = snap.get(name)
+            if buf is None or buf.shape != a.shape or buf.dtype != a.dtype:
+                snap[name] = a.copy()
+            else:
+                np.copyto(buf, a)
+        self._fresh = True
+        self._attach_activation_hooks()
 
     def log(self, **scalars: Any) -> None:
         """Scalars (``loss=...``) to put in the next record; tensors are converted with ``item()``."""
@@ -201,18 +293,27 @@ class TrainingMonitor:
         self.step_count += 1
         rec = None
         if self._records_at(self.step_count):
-            with np.errstate(over="ignore", invalid="ignore"):
-                rec = self._record()
+            rec = self._record()
         self._prepare(self.step_count + 1)
         return rec
 
     # -- recording -----------------------------------------------------------------------------------
     def _record(self) -> dict[str, Any]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._record_now()
+
+    def _record_now(self) -> dict[str, Any]:
+        self._detach_activation_hooks()
         params: dict[str, Any] = {}
         flags: list[dict[str, Any]] = []
+        hist_jobs: list[tuple[np.ndarray, Any, Any, int]] = []
         for name, p, shared in self._params:
-            params[name] = entry = self._param_entry(name, p, shared)
+            params[name] = entry = self._param_entry(name, p, shared, hist_jobs)
             self._param_flags(name, entry, flags)
+        self._fresh = False
+        hists = iter(_histograms(hist_jobs, self.hist_sample))
+        for entry in params.values():
+            entry["hist"] = {"param": next(hists), "grad": next(hists) if entry["grad"] is not None else None}
         acts = {}
         for name, (alive,) in self._acts.items():
             dead = 1.0 - float(np.count_nonzero(alive)) / max(alive.size, 1)
@@ -229,32 +330,28 @@ class TrainingMonitor:
         rec.update(params=params, activations=acts, flags=flags)
         self.records.append(rec)
         self.flags.extend(flags)
-        self._acts, self._armed, self._scalars = {}, False, {}
+        self._acts, self._scalars = {}, {}
         if self._file is not None:
-            self._file.write(json.dumps(_clean(rec), allow_nan=False) + "\n")
+            self._file.write(_json_line(rec))
             self._file.flush()
         return rec
 
-    def _param_entry(self, name: str, p: Any, shared: list[str]) -> dict[str, Any]:
+    def _param_entry(self, name: str, p: Any, shared: list[str],
+                     hist_jobs: list[tuple[np.ndarray, Any, Any, int]]) -> dict[str, Any]:
         a = array_of(p)
-        ps = fast_stats(a)
+        ps = _fast_stats(a)
+        hist_jobs.append((a, ps["min"], ps["max"], self.bins))
         g = getattr(p, "grad", None)
-        ga = array_of(g) if g is not None else None
-        gs = fast_stats(ga) if ga is not None else None
-        ratio = None
-        before = self._snapshot.get(name)
-        if before is not None and before.shape == a.shape:
-            d = np.subtract(a, before, dtype=np.float32 if a.dtype.itemsize <= 4 else None).reshape(-1)
-            w = before.reshape(-1)
-            wn = math.sqrt(float(np.dot(w, w)))
-            dn = math.sqrt(float(np.dot(d, d)))
-            ratio = dn / wn if wn > 0 else (0.0 if dn == 0 else float("inf"))
+        gs = None
+        if g is not None:
+            ga = array_of(g)
+            gs = _fast_stats(ga)
+            hist_jobs.append((ga, gs["min"], gs["max"], self.bins))
+        before = self._snapshot.get(name) if self._fresh else None
+        ratio = _update_ratio(a, before) if before is not None and before.shape == a.shape else None
         entry: dict[str, Any] = {
             "layer": name.rpartition(".")[0], "shape": list(a.shape), "param": ps, "grad": gs,
-            "update_ratio": ratio,
-            "hist": {"param": _histogram(a, ps["min"], ps["max"], self.bins, self.hist_sample),
-                     "grad": _histogram(ga, gs["min"], gs["max"], self.bins, self.hist_sample)
-                     if gs is not None and ga is not None else None},
+            "update_ratio": ratio, "hist": None,
         }
         if shared:
             entry["shared_with"] = shared
@@ -316,9 +413,8 @@ class TrainingMonitor:
 
     def close(self) -> None:
         """Remove the hooks and close the file (idempotent)."""
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        self._closed = True
+        self._detach_activation_hooks()
         if self._restore is not None:
             self._restore()
             self._restore = None
@@ -331,6 +427,32 @@ class TrainingMonitor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _update_ratio(a: np.ndarray, before: np.ndarray) -> float:
+    """``||a - before|| / ||before||``. ``before`` (the snapshot buffer, not needed afterwards)
+    receives the difference when it is float32/float64, so no temporary is allocated."""
+    w = before.reshape(-1)
+    wn = math.sqrt(float(np.dot(w, w)))
+    if before.dtype in (np.float32, np.float64) and before.flags.c_contiguous:
+        np.subtract(a, before, out=before)
+        d = w
+    else:
+        d = np.subtract(a, before, dtype=np.float32 if a.dtype.itemsize <= 4 else None).reshape(-1)
+    dn = math.sqrt(float(np.dot(d, d)))
+    return dn / wn if wn > 0 else (0.0 if dn == 0 else float("inf"))
+
+
+def _json_line(rec: dict[str, Any]) -> str:
+    """One strict-JSON line. A record of plain finite numbers is dumped as it is; one holding
+    NaN/Inf or NumPy scalars goes through :func:`_clean` first."""
+    try:
+        line = json.dumps(rec)
+    except TypeError:
+        line = None
+    if line is None or "NaN" in line or "Infinity" in line:
+        line = json.dumps(_clean(rec), allow_nan=False)
+    return line + "\n"
 
 
 def _clean(x: Any) -> Any:
