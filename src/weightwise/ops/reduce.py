@@ -33,6 +33,9 @@ def _promoted_sum_dtype(a: np.ndarray, dtype: Any) -> Any:
 class SumBackward0(Function):
     def forward(self, a: np.ndarray, axes: Any, keepdim: bool, dtype: Any) -> np.ndarray:
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        if axes is not None and len(axes) == 1 and dtype == a.dtype and axes[0] == a.ndim - 1 and a.ndim > 1:
+            s = _sum_keep(a, axes[0])
+            return s if keepdim else s.reshape(s.shape[:-1])
         return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=dtype))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
