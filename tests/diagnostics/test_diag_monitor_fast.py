@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import weightwise as torch
 from weightwise import nn
-from weightwise.diagnostics.monitor import TrainingMonitor, _histograms, fast_stats
+from weightwise.diagnostics.monitor import TrainingMonitor, _hist_job, _histograms, fast_stats
 
 
 def _reference_hist(a: np.ndarray, bins: int, sample: int) -> dict | None:
@@ -35,8 +35,8 @@ def _monitor_hists(arrays: list[np.ndarray], bins: int, sample: int) -> list[dic
     jobs = []
     for a in arrays:
         s = fast_stats(a)
-        jobs.append((a, s["min"], s["max"], bins))
-    return _histograms(jobs, sample)
+        jobs.append(_hist_job(a, s["min"], s["max"], bins, sample))
+    return _histograms(jobs)
 
 
 def test_histograms_equal_numpy_bin_for_bin() -> None:

@@ -118,18 +118,25 @@ def _sample(a: np.ndarray, sample: int) -> np.ndarray:
     return f
 
 
-def _histograms(jobs: list[tuple[np.ndarray, Any, Any, int]], sample: int) -> list[dict[str, Any] | None]:
-    """``np.histogram(sample_of(a), bins, range=(lo, hi))`` for each ``(a, lo, hi, bins)``, in a few
+HistJob = tuple[np.ndarray, int, Any, Any, int]
+
+
+def _hist_job(a: np.ndarray, lo: Any, hi: Any, bins: int, sample: int) -> HistJob:
+    """What :func:`_histograms` needs of one tensor: its sample (taken now, while ``a`` is in cache), size, range, bins."""
+    return (_sample(a, sample).copy() if lo is not None else a.reshape(-1)[:0], a.size, lo, hi, bins)
+
+
+def _histograms(jobs: list[HistJob]) -> list[dict[str, Any] | None]:
+    """``np.histogram(sample, bins, range=(lo, hi))`` for each job of :func:`_hist_job`, in a few
     vectorised passes over all of them together; the counts equal NumPy's, bin for bin."""
     out: list[dict[str, Any] | None] = [None] * len(jobs)
     groups: dict[np.dtype[Any], list[tuple[int, np.ndarray, float, float, int]]] = {}
-    for i, (a, lo, hi, bins) in enumerate(jobs):
+    for i, (f, size, lo, hi, bins) in enumerate(jobs):
         if lo is None or hi is None:
             continue
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
-        bins = min(bins, max(4, math.ceil(math.sqrt(a.size))))  # a 10-element bias gets 4 bins, not 30
-        f = _sample(a, sample)
+        bins = min(bins, max(4, math.ceil(math.sqrt(size))))  # a 10-element bias gets 4 bins, not 30
         if float(hi) - float(lo) == 0 or (float(hi) - float(lo)) / bins == 0:  # denormal range
             out[i] = {"range": [lo, hi], "counts": np.histogram(f, bins=bins, range=(lo, hi))[0].tolist()}
             continue
@@ -206,6 +213,7 @@ class TrainingMonitor:
         self._scalars: dict[str, Any] = {}
         self._params = self._collect_params()
         self._snapshot: dict[str, np.ndarray] = {}  # reused buffers: the weights before a recorded step
+        self._snap_norm: dict[str, float] = {}  # their L2 norms, taken with the copy (while in cache)
         self._fresh = False  # the snapshot holds the weights before the step being recorded
         self._acts: dict[str, list[Any]] = {}
         self._relus = [(name or "<model>", m) for name, m in model.named_modules()
@@ -275,9 +283,11 @@ class TrainingMonitor:
             a = array_of(p)
             buf = snap.get(name)
             if buf is None or buf.shape != a.shape or buf.dtype != a.dtype:
-                snap[name] = a.copy()
+                snap[name] = buf = a.copy()
             else:
                 np.copyto(buf, a)
+            w = buf.reshape(-1)
+            self._snap_norm[name] = math.sqrt(float(np.dot(w, w)))
         self._fresh = True
         self._attach_activation_hooks()
 
@@ -306,12 +316,12 @@ class TrainingMonitor:
         self._detach_activation_hooks()
         params: dict[str, Any] = {}
         flags: list[dict[str, Any]] = []
-        hist_jobs: list[tuple[np.ndarray, Any, Any, int]] = []
+        hist_jobs: list[HistJob] = []
         for name, p, shared in self._params:
             params[name] = entry = self._param_entry(name, p, shared, hist_jobs)
             self._param_flags(name, entry, flags)
         self._fresh = False
-        hists = iter(_histograms(hist_jobs, self.hist_sample))
+        hists = iter(_histograms(hist_jobs))
         for entry in params.values():
             entry["hist"] = {"param": next(hists), "grad": next(hists) if entry["grad"] is not None else None}
         acts = {}
@@ -337,18 +347,19 @@ class TrainingMonitor:
         return rec
 
     def _param_entry(self, name: str, p: Any, shared: list[str],
-                     hist_jobs: list[tuple[np.ndarray, Any, Any, int]]) -> dict[str, Any]:
+                     hist_jobs: list[HistJob]) -> dict[str, Any]:
         a = array_of(p)
         ps = _fast_stats(a)
-        hist_jobs.append((a, ps["min"], ps["max"], self.bins))
+        hist_jobs.append(_hist_job(a, ps["min"], ps["max"], self.bins, self.hist_sample))
         g = getattr(p, "grad", None)
         gs = None
         if g is not None:
             ga = array_of(g)
             gs = _fast_stats(ga)
-            hist_jobs.append((ga, gs["min"], gs["max"], self.bins))
+            hist_jobs.append(_hist_job(ga, gs["min"], gs["max"], self.bins, self.hist_sample))
         before = self._snapshot.get(name) if self._fresh else None
-        ratio = _update_ratio(a, before) if before is not None and before.shape == a.shape else None
+        ratio = (_update_ratio(a, before, self._snap_norm[name])
+                 if before is not None and before.shape == a.shape else None)
         entry: dict[str, Any] = {
             "layer": name.rpartition(".")[0], "shape": list(a.shape), "param": ps, "grad": gs,
             "update_ratio": ratio, "hist": None,
@@ -429,14 +440,12 @@ class TrainingMonitor:
         self.close()
 
 
-def _update_ratio(a: np.ndarray, before: np.ndarray) -> float:
-    """``||a - before|| / ||before||``. ``before`` (the snapshot buffer, not needed afterwards)
-    receives the difference when it is float32/float64, so no temporary is allocated."""
-    w = before.reshape(-1)
-    wn = math.sqrt(float(np.dot(w, w)))
+def _update_ratio(a: np.ndarray, before: np.ndarray, wn: float) -> float:
+    """``||a - before|| / ||before||`` (``wn``). ``before`` (the snapshot buffer, not needed
+    afterwards) receives the difference when it is float32/float64: no temporary is allocated."""
     if before.dtype in (np.float32, np.float64) and before.flags.c_contiguous:
         np.subtract(a, before, out=before)
-        d = w
+        d = before.reshape(-1)
     else:
         d = np.subtract(a, before, dtype=np.float32 if a.dtype.itemsize <= 4 else None).reshape(-1)
     dn = math.sqrt(float(np.dot(d, d)))
