@@ -76,12 +76,18 @@ def _infer_shape(api: str, shape: Sequence[Any], numel: int) -> tuple[int, ...]:
         shp = [int(s) for s in shape]
     except (TypeError, ValueError):
         raise TypeError(f"{api}(): argument 'shape' must be a tuple of ints, but found {shape!r}") from None
-    neg = [i for i, s in enumerate(shp) if s == -1]
+    # A Python product: np.prod on a short list costs several microseconds.
+    neg = []
+    known = 1
+    for i, s in enumerate(shp):
+        if s == -1:
+            neg.append(i)
+        elif s < -1:
+            raise RuntimeError(f"invalid shape dimension {min(shp)}")
+        else:
+            known *= s
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
-    if any(s < -1 for s in shp):
-        raise RuntimeError(f"invalid shape dimension {min(shp)}")
-    known = int(np.prod([s for s in shp if s != -1], dtype=np.int64))
     if neg:
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{list(shp)}' is invalid for input of size {numel}")

@@ -36,6 +36,12 @@ class SumBackward0(Function):
         if axes is not None and len(axes) == 1 and dtype == a.dtype and axes[0] == a.ndim - 1 and a.ndim > 1:
             s = _sum_keep(a, axes[0])
             return s if keepdim else s.reshape(s.shape[:-1])
+        if axes is None and a.ndim > 1 and a.size >= 4096 and 16 <= a.shape[-1] <= 65536 and (
+                a.dtype == np.float32 or a.dtype == np.float64) and dtype == a.dtype and a.flags.c_contiguous:
+            # Row sums through BLAS, then NumPy's pairwise sum of those: about 3x faster than
+            # NumPy's reduction over everything, with the accuracy of `sum(dim)`.
+            r = np.add.reduce(np.matmul(a, np.ones(a.shape[-1], a.dtype)), axis=None)
+            return np.asarray(r).reshape((1,) * a.ndim) if keepdim else np.asarray(r)
         return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=dtype))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
@@ -472,19 +478,21 @@ class LogSoftmaxBackward0(Function):
         s = _sum_keep(e, dim)
         shifted -= np.log(s)
         self.out = shifted
-        # exp(out) = e / s: kept for the backward (one pass here instead of an exp there).
-        e /= s
-        self.softmax = e
+        # exp(out) = e / s: e and s are kept for the backward, which scales e by gs / s in one
+        # pass (instead of a division here and a product there, both row broadcasts).
+        self.e, self.s = e, s
         return shifted
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        sm = getattr(self, "softmax", None)
+        e = getattr(self, "e", None)
         gs = _sum_keep(g, self.dim) if g.dtype == self.out.dtype else g.sum(axis=self.dim, keepdims=True)
-        if sm is None:
+        if e is None:
             r = np.exp(self.out)
             r *= gs
+        elif gs.dtype == e.dtype:
+            r = np.multiply(e, np.divide(gs, self.s))
         else:
-            r = np.multiply(sm, gs)
+            r = np.multiply(e / self.s, gs)
         return np.subtract(g, r, out=r)
 
 
