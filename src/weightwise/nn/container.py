@@ -139,6 +139,17 @@ class Sequential(Module):
         return self
 
 
+def _update_pairs(api: str, items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    """The (key, value) pairs of a dict container's `update` sequence, with PyTorch's errors."""
+    for j, item in enumerate(items):
+        if not isinstance(item, container_abcs.Iterable):
+            raise TypeError(f"{api} update sequence element #{j} should be Iterable; is{type(item).__name__}")
+        pair: Any = item
+        if not len(pair) == 2:
+            raise ValueError(f"{api} update sequence element #{j} has length {len(pair)}; 2 is required")
+        yield pair[0], pair[1]
+
+
 def _abs_string_index(self: Any, idx: Any) -> str:
     """The registration key ('0', '1', ...) of a list position; negative positions count from the end."""
     idx = operator.index(idx)
@@ -284,13 +295,8 @@ class ModuleDict(Module):
             for key, module in modules.items():
                 self[key] = module
             return
-        for j, item in enumerate(modules):
-            if not isinstance(item, container_abcs.Iterable):
-                raise TypeError("ModuleDict update sequence element #" + str(j) + " should be Iterable; is" + type(item).__name__)
-            m: Any = item
-            if not len(m) == 2:
-                raise ValueError("ModuleDict update sequence element #" + str(j) + " has length " + str(len(m)) + "; 2 is required")
-            self[m[0]] = m[1]
+        for key, module in _update_pairs("ModuleDict", modules):
+            self[key] = module
 
 
 def _param_line(k: Any, p: Any, type_text: str) -> str:
@@ -453,13 +459,8 @@ class ParameterDict(Module):
             for key, parameter in sorted(parameters.items()):
                 self[key] = parameter
             return
-        for j, item in enumerate(parameters):
-            if not isinstance(item, container_abcs.Iterable):
-                raise TypeError("ParameterDict update sequence element #" + str(j) + " should be Iterable; is" + type(item).__name__)
-            p: Any = item
-            if not len(p) == 2:
-                raise ValueError("ParameterDict update sequence element #" + str(j) + " has length " + str(len(p)) + "; 2 is required")
-            self[p[0]] = p[1]
+        for key, parameter in _update_pairs("ParameterDict", parameters):
+            self[key] = parameter
 
     def extra_repr(self) -> str:
         return "\n".join(_param_line(k, p, _typename(p) if isinstance(p, Tensor) else "") for k, p in self.items())
