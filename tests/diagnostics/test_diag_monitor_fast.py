@@ -124,3 +124,86 @@ def test_relu_hooks_only_around_recorded_steps() -> None:
     assert all("1" in r["activations"] for r in mon.records)
     mon.close()
     assert not net[1]._forward_hooks
+
+
+def _ratios_by_hand(opt_factory, steps: int = 3) -> tuple[list[dict], list[dict], TrainingMonitor]:
+    """(the monitor's update ratios, ||W_after - W_before|| / ||W_before|| computed by hand) per step."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(300, 40), nn.ReLU(), nn.Linear(40, 3))
+    opt = opt_factory(net.parameters())
+    mon = TrainingMonitor(net, opt, every=1)
+    x = torch.randn(16, 300)
+    got, want = [], []
+    for _ in range(steps):
+        before = {k: v.detach().numpy().astype(np.float64) for k, v in net.named_parameters()}
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+        after = {k: v.detach().numpy().astype(np.float64) for k, v in net.named_parameters()}
+        got.append({k: e["update_ratio"] for k, e in mon.records[-1]["params"].items()})
+        want.append({k: np.linalg.norm(after[k] - before[k]) / np.linalg.norm(before[k]) for k in before})
+    return got, want, mon
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: torch.optim.Adam(ps, lr=1e-2),
+    lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=0.1, amsgrad=True, maximize=True),
+    lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.0),
+    lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda ps: torch.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+    lambda ps: torch.optim.Adagrad(ps, lr=0.1, weight_decay=1e-2),
+], ids=["adam", "adam-options", "adamw-no-decay", "sgd-nesterov", "rmsprop-centered", "adagrad"])
+def test_optimizer_reports_the_update_without_a_weight_copy(make) -> None:
+    got, want, mon = _ratios_by_hand(make)
+    assert mon._snapshot == {}  # the optimizer measured every update: no copy of the weights
+    for g, w in zip(got, want):
+        for k in w:
+            assert g[k] == pytest.approx(w[k], rel=1e-4), k
+    # between recorded steps (and once closed) the optimizer updates without measuring
+    mon.every = 5
+    mon.step_count = 1
+    mon._stop_update_record()
+    mon.optimizer.step()
+    assert mon.optimizer._update_record is None
+    mon.close()
+    assert mon.optimizer._update_record is None
+
+
+def test_adamw_decay_falls_back_to_the_weight_copy() -> None:
+    # AdamW decays the weights before the update it could report: the monitor copies them instead
+    got, want, mon = _ratios_by_hand(lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.5))
+    assert set(mon._snapshot) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    for g, w in zip(got, want):
+        for k in w:
+            assert g[k] == pytest.approx(w[k], rel=1e-4), k
+    mon.close()
+
+
+def test_reported_update_of_a_parameter_without_gradient_is_zero() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    net[0].requires_grad_(False)
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+    with TrainingMonitor(net, opt, every=1) as mon:
+        opt.zero_grad()
+        net(torch.randn(3, 4)).sum().backward()
+        opt.step()
+    params = mon.records[0]["params"]
+    assert params["0.weight"]["update_ratio"] == 0.0 and params["0.weight"]["grad"] is None
+    assert params["1.weight"]["update_ratio"] > 0
+
+
+def test_update_rules_record_update_and_weight_norms() -> None:
+    from weightwise.optim import _functional as F
+
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal(300_000).astype(np.float32)  # three slices
+    g = rng.standard_normal(300_000).astype(np.float32)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    before, rec = p.astype(np.float64), []
+    F.adam(p, g, m, v, None, step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0,
+           amsgrad=False, maximize=False, decoupled_weight_decay=False, record=rec)
+    assert len(rec) == 3
+    u, w = sum(r[0] for r in rec), sum(r[1] for r in rec)
+    assert w == pytest.approx(float(before @ before), rel=1e-5)
+    assert u == pytest.approx(float(((p - before) ** 2).sum()), rel=1e-4)

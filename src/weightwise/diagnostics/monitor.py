@@ -9,8 +9,10 @@ dead ReLUs, vanishing or exploding gradients and NaN/Inf. Records are kept in me
 
 Cost: between recorded steps the monitor does nothing but count (its ReLU hooks are attached only
 for the forward pass of a recorded step); on a recorded step it makes a few NumPy/BLAS passes over
-each parameter and gradient, and the step before it copies the weights into reused buffers (to
-measure the update, in place, without a temporary). Histograms use a strided view of at most
+each parameter and gradient. The update of a recorded step is measured by the optimizer itself when
+it is one of weightwise's (two dot products per slice it updates, while the slice is in cache);
+otherwise the step before copies the weights into reused buffers and the update is measured in
+place, without a temporary. Histograms use a strided view of at most
 ``hist_sample`` elements per tensor and are binned all together in one vectorised pass.
 
 Example::
@@ -216,6 +218,8 @@ class TrainingMonitor:
         self._snapshot: dict[str, np.ndarray] = {}  # reused buffers: the weights before a recorded step
         self._snap_norm: dict[str, float] = {}  # their L2 norms, taken with the copy (while in cache)
         self._fresh = False  # the snapshot holds the weights before the step being recorded
+        self._reported: set[int] = set()  # ids of the parameters whose update the optimizer reports
+        self._updates: dict[int, list[tuple[float, float]]] | None = None  # what it reported
         self._acts: dict[str, list[Any]] = {}
         self._relus = [(name or "<model>", m) for name, m in model.named_modules()
                        if type(m).__name__ in ("ReLU", "ReLU6")]
@@ -279,8 +283,15 @@ class TrainingMonitor:
         """Before a recorded step: copy the weights (for the update ratio), watch activations."""
         if not self._records_at(step):
             return
+        opt = self.optimizer
+        self._reported = set()
+        if opt is not None and callable(getattr(opt, "_reported_params", None)) and not self._closed:
+            self._reported = opt._reported_params()
+            self._updates = opt._update_record = {}  # the optimizer fills it during the next step
         snap = self._snapshot
         for name, p, _ in self._params:
+            if id(p) in self._reported:
+                continue
             a = array_of(p)
             buf = snap.get(name)
             if buf is None or buf.shape != a.shape or buf.dtype != a.dtype:
@@ -322,6 +333,7 @@ class TrainingMonitor:
             params[name] = entry = self._param_entry(name, p, shared, hist_jobs)
             self._param_flags(name, entry, flags)
         self._fresh = False
+        self._stop_update_record()
         hists = iter(_histograms(hist_jobs))
         for entry in params.values():
             entry["hist"] = {"param": next(hists), "grad": next(hists) if entry["grad"] is not None else None}
@@ -358,9 +370,7 @@ class TrainingMonitor:
             ga = array_of(g)
             gs = _fast_stats(ga)
             hist_jobs.append(_hist_job(ga, gs["min"], gs["max"], self.bins, self.hist_sample))
-        before = self._snapshot.get(name) if self._fresh else None
-        ratio = (_update_ratio(a, before, self._snap_norm[name])
-                 if before is not None and before.shape == a.shape else None)
+        ratio = self._ratio(name, p, a)
         entry: dict[str, Any] = {
             "layer": name.rpartition(".")[0], "shape": list(a.shape), "param": ps, "grad": gs,
             "update_ratio": ratio, "hist": None,
@@ -368,6 +378,24 @@ class TrainingMonitor:
         if shared:
             entry["shared_with"] = shared
         return entry
+
+    def _ratio(self, name: str, p: Any, a: np.ndarray) -> float | None:
+        """The update-to-weight ratio of the step just taken (None when unknown)."""
+        if not self._fresh:
+            return None
+        if id(p) in self._reported:
+            parts = (self._updates or {}).get(id(p))
+            if not parts:  # not updated: no gradient (or another monitor took the record)
+                return 0.0 if getattr(p, "grad", None) is None else None
+            return _ratio_of(math.sqrt(sum(u for u, _ in parts)), math.sqrt(sum(w for _, w in parts)))
+        before = self._snapshot.get(name)
+        return _update_ratio(a, before, self._snap_norm[name]) if before is not None and before.shape == a.shape else None
+
+    def _stop_update_record(self) -> None:
+        opt = self.optimizer
+        if self._updates is not None and getattr(opt, "_update_record", None) is self._updates:
+            opt._update_record = None  # back to updating without measuring
+        self._updates = None
 
     def _param_flags(self, name: str, e: dict[str, Any], flags: list[dict[str, Any]]) -> None:
         for part in ("param", "grad"):
@@ -427,6 +455,7 @@ class TrainingMonitor:
         """Remove the hooks and close the file (idempotent)."""
         self._closed = True
         self._detach_activation_hooks()
+        self._stop_update_record()
         if self._restore is not None:
             self._restore()
             self._restore = None
@@ -449,7 +478,10 @@ def _update_ratio(a: np.ndarray, before: np.ndarray, wn: float) -> float:
         d = before.reshape(-1)
     else:
         d = np.subtract(a, before, dtype=np.float32 if a.dtype.itemsize <= 4 else None).reshape(-1)
-    dn = math.sqrt(float(np.dot(d, d)))
+    return _ratio_of(math.sqrt(float(np.dot(d, d))), wn)
+
+
+def _ratio_of(dn: float, wn: float) -> float:
     return dn / wn if wn > 0 else (0.0 if dn == 0 else float("inf"))
 
 

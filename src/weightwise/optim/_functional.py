@@ -10,6 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
+Record = list[tuple[float, float]]
+
+
+def _record(record: Record | None, update: np.ndarray, param: np.ndarray) -> None:
+    """Append (||update||^2, ||param||^2) with `param` taken just before `param -= update`: the
+    training monitor's update-to-weight ratio, while both arrays are in cache (recorded steps only)."""
+    if record is not None:
+        record.append((_sumsq(update), _sumsq(param)))
+
+
+def _sumsq(a: np.ndarray) -> float:
+    f = a.reshape(-1)
+    if f.dtype not in (np.float32, np.float64):
+        f = f.astype(np.float64)
+    return float(np.dot(f, f))
+
 
 def _decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
     """grad (negated when maximizing) plus weight_decay * param, as a fresh array if changed."""
@@ -25,12 +41,14 @@ def _decayed_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, maxi
 
 
 def sgd(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, *, lr: float,
-        momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool) -> np.ndarray | None:
+        momentum: float, dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
+        record: Record | None = None) -> np.ndarray | None:
     """SGD with optional momentum and Nesterov momentum (Sutskever et al., 2013).
 
     buf = momentum * buf + (1 - dampening) * g (buf = g at the first step);
     g = g + momentum * buf (nesterov) or buf; param -= lr * g.
-    Returns the (possibly new) momentum buffer.
+    Returns the (possibly new) momentum buffer. `record`, if given, receives
+    (||lr g||^2, ||param||^2) before the update.
     """
     g = _decayed_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
@@ -47,6 +65,7 @@ def sgd(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None,
         else:
             g = momentum_buffer
     step = g * lr
+    _record(record, step, param)
     np.subtract(param, step, out=param)
     return momentum_buffer
 
@@ -68,23 +87,26 @@ def _slices(*arrays: np.ndarray | None) -> list[tuple[np.ndarray | None, ...]]:
 
 def adam(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
          max_exp_avg_sq: np.ndarray | None, *, step: float, lr: float, beta1: float, beta2: float,
-         eps: float, weight_decay: float, amsgrad: bool, maximize: bool, decoupled_weight_decay: bool) -> None:
+         eps: float, weight_decay: float, amsgrad: bool, maximize: bool, decoupled_weight_decay: bool,
+         record: Record | None = None) -> None:
     """Adam (Kingma & Ba, 2015); AdamW when `decoupled_weight_decay` (Loshchilov & Hutter, 2019).
 
     m = lerp(m, g, 1 - beta1); v = beta2 v + (1 - beta2) g^2;
     param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    `record`, if given, receives (||update||^2, ||param||^2) of each slice before its update (the
+    decoupled weight decay, applied first, is not part of that update).
     """
     for p, gr, m, v, vmax in _slices(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
         assert p is not None and gr is not None and m is not None and v is not None
         _adam_slice(p, gr, m, v, vmax, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                     weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                    decoupled_weight_decay=decoupled_weight_decay)
+                    decoupled_weight_decay=decoupled_weight_decay, record=record)
 
 
 def _adam_slice(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
                 max_exp_avg_sq: np.ndarray | None, *, step: float, lr: float, beta1: float, beta2: float,
                 eps: float, weight_decay: float, amsgrad: bool, maximize: bool,
-                decoupled_weight_decay: bool) -> None:
+                decoupled_weight_decay: bool, record: Record | None) -> None:
     if decoupled_weight_decay:
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
@@ -111,12 +133,13 @@ def _adam_slice(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     tmp += eps * bias_correction2_sqrt
     np.divide(exp_avg, tmp, out=tmp)
     tmp *= step_size * bias_correction2_sqrt
+    _record(record, tmp, param)
     np.subtract(param, tmp, out=param)
 
 
 def rmsprop(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
             momentum_buffer: np.ndarray | None, *, lr: float, alpha: float, eps: float, weight_decay: float,
-            momentum: float, centered: bool, maximize: bool) -> None:
+            momentum: float, centered: bool, maximize: bool, record: Record | None = None) -> None:
     """RMSprop (Hinton, Coursera lecture 6e, 2012); centered form from Graves (2013).
 
     v = alpha v + (1 - alpha) g^2; avg = sqrt(v - mean_g^2 if centered else v) + eps;
@@ -147,11 +170,12 @@ def rmsprop(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_av
     else:
         np.divide(g, tmp, out=tmp)
         tmp *= lr
+    _record(record, tmp, param)
     np.subtract(param, tmp, out=param)
 
 
 def adagrad(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *, step: float, lr: float,
-            lr_decay: float, eps: float, weight_decay: float, maximize: bool) -> None:
+            lr_decay: float, eps: float, weight_decay: float, maximize: bool, record: Record | None = None) -> None:
     """Adagrad (Duchi et al., 2011): s += g^2; param -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)."""
     g = _decayed_grad(param, grad, weight_decay, maximize)
     clr = lr / (1 + (step - 1) * lr_decay)
@@ -161,4 +185,5 @@ def adagrad(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *, step:
     tmp += eps
     np.divide(g, tmp, out=tmp)
     tmp *= clr
+    _record(record, tmp, param)
     np.subtract(param, tmp, out=param)

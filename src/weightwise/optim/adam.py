@@ -32,12 +32,16 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
+    def _reports_updates(self, group: dict[str, Any]) -> bool:
+        # AdamW's decay (applied before the reported update) would be missing from the record
+        return not (group["decoupled_weight_decay"] and group["weight_decay"] != 0)
+
     def _update_group(self, group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         amsgrad = group["amsgrad"]
         kw = dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                   amsgrad=amsgrad, maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
-        state = self.state
+        state, rec = self.state, self._update_record
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -50,7 +54,8 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = _zeros_state(p)
             step = _scalar_step(st)
             mx = st["max_exp_avg_sq"]._a if amsgrad else None
-            F.adam(p._a, p.grad._a, st["exp_avg"]._a, st["exp_avg_sq"]._a, mx, step=step, **kw)
+            F.adam(p._a, p.grad._a, st["exp_avg"]._a, st["exp_avg_sq"]._a, mx, step=step,
+                   record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
 
 

@@ -147,6 +147,20 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ update records
+    # A training monitor sets `_update_record` to {} before a step it records; the update rules
+    # then append, per parameter, (||update||^2, ||param before||^2) for each slice they update,
+    # so the monitor's update-to-weight ratio needs no copy of the weights.
+    _update_record: dict[int, list[tuple[float, float]]] | None = None
+
+    def _reports_updates(self, group: dict[str, Any]) -> bool:
+        """Whether `_update_group` reports the whole update of `group`'s parameters (see above)."""
+        return False
+
+    def _reported_params(self) -> set[int]:
+        """`id`s of the parameters whose updates the next step will report when asked."""
+        return {id(p) for g in self.param_groups if self._reports_updates(g) for p in g["params"]}
+
     # ------------------------------------------------------------------ state dicts
 
     def state_dict(self) -> dict[str, Any]:

@@ -28,11 +28,14 @@ class RMSprop(Optimizer):
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    def _reports_updates(self, group: dict[str, Any]) -> bool:
+        return True
+
     def _update_group(self, group: dict[str, Any]) -> None:
         momentum, centered = group["momentum"], group["centered"]
         kw = dict(lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
                   momentum=momentum, centered=centered, maximize=group["maximize"])
-        state = self.state
+        state, rec = self.state, self._update_record
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -46,7 +49,8 @@ class RMSprop(Optimizer):
                     st["grad_avg"] = _zeros_state(p)
             _scalar_step(st)
             F.rmsprop(p._a, p.grad._a, st["square_avg"]._a, st["grad_avg"]._a if centered else None,
-                      st["momentum_buffer"]._a if momentum > 0 else None, **kw)
+                      st["momentum_buffer"]._a if momentum > 0 else None,
+                      record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
 
 
@@ -72,13 +76,18 @@ class Adagrad(Optimizer):
                 st["step"] = _step_tensor()
                 st["sum"] = Tensor._make(np.full_like(p._a, group["initial_accumulator_value"]))
 
+    def _reports_updates(self, group: dict[str, Any]) -> bool:
+        return True
+
     def _update_group(self, group: dict[str, Any]) -> None:
         kw = dict(lr=group["lr"], lr_decay=group["lr_decay"], eps=group["eps"], weight_decay=group["weight_decay"],
                   maximize=group["maximize"])
+        rec = self._update_record
         for p in group["params"]:
             if p.grad is None:
                 continue
             st = self.state[p]
             step = _scalar_step(st)
-            F.adagrad(p._a, p.grad._a, st["sum"]._a, step=step, **kw)
+            F.adagrad(p._a, p.grad._a, st["sum"]._a, step=step,
+                      record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1

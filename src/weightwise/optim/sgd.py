@@ -31,17 +31,21 @@ class SGD(Optimizer):
                         fused=fused)
         super().__init__(params, defaults)
 
+    def _reports_updates(self, group: dict[str, Any]) -> bool:
+        return True
+
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         nesterov, wd, maximize = group["nesterov"], group["weight_decay"], group["maximize"]
-        state = self.state
+        state, rec = self.state, self._update_record
         for p in group["params"]:
             if p.grad is None:
                 continue
             st = state[p] if momentum != 0 else None
             buf = st.get("momentum_buffer") if st is not None else None
             new = F.sgd(p._a, p.grad._a, None if buf is None else buf._a, lr=lr, momentum=momentum,
-                        dampening=dampening, nesterov=nesterov, weight_decay=wd, maximize=maximize)
+                        dampening=dampening, nesterov=nesterov, weight_decay=wd, maximize=maximize,
+                        record=None if rec is None else rec.setdefault(id(p), []))
             p._vc[0] += 1
             if st is not None and buf is None and new is not None:
                 st["momentum_buffer"] = _wrap(new)
