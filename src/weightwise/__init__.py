@@ -117,6 +117,7 @@ from .ops.elementwise import (
 )
 from .ops.linalg import addmm, bmm, dot, matmul, mm
 from .ops.movement import (
+    broadcast_tensors,
     broadcast_to,
     cat,
     chunk,

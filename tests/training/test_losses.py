@@ -212,3 +212,66 @@ def test_bad_input_messages_name_the_loss_and_shapes():
         WF.cross_entropy(ww.zeros(3, 4), ww.tensor([0, 1, 9]))
     with pytest.raises(RuntimeError, match=r"nll_loss\(\): Expected target size \[2, 4\], got \[2, 5\]"):
         WF.nll_loss(ww.zeros(2, 3, 4), ww.zeros(2, 5, dtype=ww.int64))
+
+
+WE = rng.random((5, 4)).astype(np.float32)  # elementwise weights, input's shape
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
+def test_regression_weight_is_differentiable(loss, reduction):
+    # PyTorch composes these from ops: the grad_fn, the "mean" (by weight.sum() for mse/l1, a
+    # plain mean for huber) and the weight's gradient all follow
+    check(lambda a, b, w: getattr(WF, loss)(a, b, reduction=reduction, weight=w),
+          lambda a, b, w: getattr(TF, loss)(a, b, reduction=reduction, weight=w), [X, T, WE])
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
+def test_regression_weight_errors_as_torch(loss):
+    for kwargs in ({"weight": W}, {"weight": WE, "reduction": "avg"}):
+        a = {k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+        b = {k: (ww.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+        with pytest.raises(ValueError) as et:
+            getattr(TF, loss)(torch.tensor(X), torch.tensor(T), **a)
+        with pytest.raises(ValueError) as ew:
+            getattr(WF, loss)(ww.tensor(X), ww.tensor(T), **b)
+        assert str(ew.value) == str(et.value)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_probabilities_weight_gets_a_gradient(reduction, smoothing):
+    check(lambda a, p, w: WF.cross_entropy(a, p, weight=w, reduction=reduction, label_smoothing=smoothing),
+          lambda a, p, w: TF.cross_entropy(a, p, weight=w, reduction=reduction, label_smoothing=smoothing),
+          [X, P, W])
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, lib, w: F.nll_loss(lib.tensor(X).log_softmax(1), lib.tensor(Y), weight=w),
+    lambda F, lib, w: F.cross_entropy(lib.tensor(X), lib.tensor(Y), weight=w),
+    lambda F, lib, w: F.cross_entropy(lib.tensor(X), lib.tensor(Y), weight=w, label_smoothing=0.1),
+    lambda F, lib, w: F.binary_cross_entropy(lib.tensor(P), lib.tensor(P), weight=w),
+    lambda F, lib, w: F.binary_cross_entropy_with_logits(lib.tensor(X), lib.tensor(P), weight=w),
+    lambda F, lib, w: F.binary_cross_entropy_with_logits(lib.tensor(X), lib.tensor(P), pos_weight=w),
+], ids=["nll", "ce", "ce-smoothing", "bce", "bcewl-weight", "bcewl-pos_weight"])
+def test_weights_without_derivative_refuse_requires_grad(call):
+    with pytest.raises(RuntimeError) as et:
+        call(TF, torch, torch.tensor(W, requires_grad=True))
+    with pytest.raises(RuntimeError) as ew:
+        call(WF, ww, ww.tensor(W, requires_grad=True))
+    assert str(ew.value) == str(et.value)
+    with ww.no_grad():  # no graph, no error (as in PyTorch)
+        call(WF, ww, ww.tensor(W, requires_grad=True))
+
+
+def test_broadcast_tensors():
+    a, b = _pair(X[:, :1]), _pair(T[0], grad=False)
+    (xw, yw), (xt, yt) = ww.broadcast_tensors(a[0], b[0]), torch.broadcast_tensors(a[1], b[1])
+    assert xw.shape == xt.shape and yw.shape == yt.shape and xw.grad_fn.name() == xt.grad_fn.name()
+    same = ww.tensor(X)
+    assert ww.broadcast_tensors(same, same)[0] is same
+    with pytest.raises(RuntimeError) as et:
+        torch.broadcast_tensors(torch.tensor(X), torch.tensor(T[:2]))
+    with pytest.raises(RuntimeError) as ew:
+        ww.broadcast_tensors(ww.tensor(X), ww.tensor(T[:2]))
+    assert str(ew.value) == str(et.value)

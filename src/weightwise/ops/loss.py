@@ -9,192 +9,23 @@ beside it, on NumPy arrays.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
+from .._grad_mode import is_grad_enabled
 from ..autograd import Function
 from ..tensor import Tensor
+from ._loss_util import (  # noqa: F401  (re-exported: the loss API lives here)
+    _float_operands,
+    _grad_scale,
+    _reduce,
+    check_reduction,
+    legacy_reduction,
+    not_differentiable,
+)
 from ._util import unbroadcast
-
-_REDUCTIONS = ("none", "mean", "sum")
-
-
-def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
-    """Map the deprecated `size_average`/`reduce` pair onto `reduction`, as PyTorch does."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
-
-
-def check_reduction(reduction: Any) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return str(reduction)
-
-
-def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return np.asarray(loss.sum(dtype=loss.dtype))
-    return np.asarray(loss.mean(dtype=loss.dtype))
-
-
-def _grad_scale(g: np.ndarray, reduction: str, n: int) -> Any:
-    """The upstream gradient as a factor on the elementwise loss gradient."""
-    if reduction == "none":
-        return g
-    if reduction == "mean":
-        return g / n if n else g * np.nan
-    return g
-
-
-# ---------------------------------------------------------------------------------------------
-# Regression losses
-
-
-class _DifferenceLoss(Function):
-    """Base of the losses of `d = input - target`: backward gets `dloss/dd`, sends it to both sides."""
-
-    saved_inputs = (0, 1)
-
-    def _difference(self, a: np.ndarray, b: np.ndarray, reduction: str) -> np.ndarray:
-        self.shapes, self.reduction = (a.shape, b.shape), reduction
-        self.d = a - b
-        return self.d
-
-    def _input_grads(self, gd: np.ndarray) -> tuple:
-        ga = unbroadcast(gd, self.shapes[0]) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-gd, self.shapes[1]) if self.needs_input_grad[1] else None
-        return ga, gb
-
-
-class MseLossBackward0(_DifferenceLoss):
-    """d^2."""
-
-    def forward(self, a: np.ndarray, b: np.ndarray, reduction: str) -> np.ndarray:
-        d = self._difference(a, b, reduction)
-        return _reduce(d * d, reduction)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        d = self.d
-        gd = (2 * _grad_scale(g, self.reduction, d.size)) * d
-        return self._input_grads(gd)
-
-
-class SmoothL1LossBackward0(_DifferenceLoss):
-    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (beta = 0 is the L1 loss)."""
-
-    def forward(self, a: np.ndarray, b: np.ndarray, reduction: str, beta: float) -> np.ndarray:
-        self.beta = beta
-        d = self._difference(a, b, reduction)
-        z = np.abs(d)
-        if beta == 0:
-            return _reduce(z, reduction)
-        return _reduce(np.where(z < beta, (0.5 / beta) * d * d, z - 0.5 * beta).astype(d.dtype, copy=False), reduction)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        d, beta = self.d, self.beta
-        # NOTE: PyTorch's gradient at |d| == beta is sign(d); at d == 0 with beta == 0 it is 0.
-        local = np.sign(d) if beta == 0 else np.where(np.abs(d) < beta, d / beta, np.sign(d)).astype(d.dtype, copy=False)
-        gd = _grad_scale(g, self.reduction, d.size) * local
-        return self._input_grads(gd)
-
-
-class HuberLossBackward0(_DifferenceLoss):
-    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere."""
-
-    def forward(self, a: np.ndarray, b: np.ndarray, reduction: str, delta: float) -> np.ndarray:
-        self.delta = delta
-        d = self._difference(a, b, reduction)
-        z = np.abs(d)
-        return _reduce(np.where(z < delta, 0.5 * d * d, delta * (z - 0.5 * delta)).astype(d.dtype, copy=False), reduction)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        d = self.d
-        local = np.clip(d, -self.delta, self.delta)
-        gd = _grad_scale(g, self.reduction, d.size) * local
-        return self._input_grads(gd)
-
-
-def _same_size_or_warn(api: str, input: Tensor, target: Tensor) -> None:
-    if input._a.shape != target._a.shape:
-        warnings.warn(
-            f"Using a target size (torch.Size({list(target._a.shape)})) that is different to the input size "
-            f"(torch.Size({list(input._a.shape)})). This will likely lead to incorrect results due to "
-            "broadcasting. Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=3,
-        )
-        try:
-            np.broadcast_shapes(input._a.shape, target._a.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"{api}(): the size of input {list(input._a.shape)} and of target {list(target._a.shape)} "
-                "cannot be broadcast together"
-            ) from None
-
-
-def _float_operands(api: str, input: Tensor, target: Tensor) -> None:
-    for name, t in (("input", input), ("target", target)):
-        if t._a.dtype.kind not in "fc":
-            raise RuntimeError(f"{api}(): expected a floating point {name}, but got {t.dtype} ({name} shape {list(t._a.shape)})")
-
-
-def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input - target) ** 2)."""
-    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    _float_operands("mse_loss", input, target)
-    _same_size_or_warn("mse_loss", input, target)
-    return MseLossBackward0.apply(input, target, reduction=reduction)
-
-
-def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: reduce(|input - target|) (composite in PyTorch too: AbsBackward0 over SubBackward0)."""
-    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    _float_operands("l1_loss", input, target)
-    _same_size_or_warn("l1_loss", input, target)
-    from .elementwise import abs as _abs
-    from .elementwise import sub
-
-    z = _abs(sub(input, target))
-    if reduction == "none":
-        return z
-    from .reduce import mean, sum
-
-    return sum(z) if reduction == "sum" else mean(z)
-
-
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """Smooth L1 (Girshick, Fast R-CNN, 2015): quadratic below `beta`, linear above."""
-    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    if beta < 0:
-        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta. (got beta={beta})")
-    if beta == 0.0:  # PyTorch hands beta == 0 to l1_loss
-        return l1_loss(input, target, reduction=reduction)
-    _float_operands("smooth_l1_loss", input, target)
-    _same_size_or_warn("smooth_l1_loss", input, target)
-    return SmoothL1LossBackward0.apply(input, target, reduction=reduction, beta=float(beta))
-
-
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Any = None) -> Tensor:
-    """Huber loss (Huber, 1964): 0.5 d^2 below `delta`, delta (|d| - delta / 2) above."""
-    reduction = check_reduction(reduction)
-    if delta <= 0:
-        raise RuntimeError(f"huber_loss does not support non-positive values for delta. (got delta={delta})")
-    if weight is not None:
-        raise NotImplementedError("huber_loss(): the 'weight' argument is not supported by weightwise")
-    _float_operands("huber_loss", input, target)
-    _same_size_or_warn("huber_loss", input, target)
-    return HuberLossBackward0.apply(input, target, reduction=reduction, delta=float(delta))
-
+from .regression_loss import huber_loss, l1_loss, mse_loss, smooth_l1_loss  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
 # Classification losses on log-probabilities
@@ -336,6 +167,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     c = _check_class_targets("nll_loss", input, target, ignore_index)
     w = _class_weight("nll_loss", weight, c)
+    not_differentiable("nll_loss_forward", weight=weight)
     return NllLossBackward0.for_input(input._a).apply(input, target, weight=w, reduction=reduction, ignore_index=int(ignore_index))
 
 
@@ -469,14 +301,55 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
             raise RuntimeError("ignore_index is not supported for floating point target (cross_entropy())")
         w = _class_weight("cross_entropy", weight, c)
         logp = log_softmax(input, cdim)
+        if weight is not None and weight.requires_grad and is_grad_enabled():
+            return _soft_target_ce_composed(logp, target, weight, cdim, reduction, float(label_smoothing))
         fn = _SoftTargetCEMean if reduction == "mean" else _SoftTargetCE
         return fn.apply(logp, target, weight=w, reduction=reduction, eps=float(label_smoothing))
     _check_class_targets("cross_entropy", input, target, ignore_index)
     w = _class_weight("cross_entropy", weight, c)
+    not_differentiable("nll_loss_forward", weight=weight)
     logp = log_softmax(input, cdim)
     if label_smoothing > 0:
         return _SmoothedNll.apply(logp, target, weight=w, reduction=reduction, ignore_index=int(ignore_index), eps=float(label_smoothing))
     return NllLossBackward0.for_input(logp._a).apply(logp, target, weight=w, reduction=reduction, ignore_index=int(ignore_index))
+
+
+def _soft_target_ce_composed(logp: Tensor, target: Tensor, weight: Tensor, cdim: int, reduction: str,
+                             eps: float) -> Tensor:
+    """-(logp * target * weight) summed over classes, from ops: the form whose class weights get
+    a gradient (PyTorch's composite for probability targets)."""
+    from .elementwise import add, mul, neg
+    from .reduce import sum
+
+    c = logp._a.shape[cdim]
+    if eps > 0:
+        target = add(mul(target, 1 - eps), eps / c)
+    shape = [1] * logp._a.ndim
+    shape[cdim] = c
+    prod = mul(mul(logp, target), weight.reshape(shape))
+    if reduction == "none":
+        return neg(sum(prod, cdim))
+    total = neg(sum(prod))
+    if reduction == "sum":
+        return total
+    return _DivScalar.apply(total, divisor=logp._a.size / c if c else 0.0)
+
+
+class _DivScalar(Function):
+    """`tensor / number` as PyTorch's C++ composites divide: named DivBackward1."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "DivBackward1"
+
+    def forward(self, a: np.ndarray, divisor: float) -> np.ndarray:
+        self.divisor = divisor
+        with np.errstate(all="ignore"):
+            return np.asarray(a / a.dtype.type(divisor))
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return g / g.dtype.type(self.divisor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -564,6 +437,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"all elements of input should be between 0 and 1 (binary_cross_entropy(): input of shape {list(x.shape)} "
             f"has values in [{np.nanmin(x)}, {np.nanmax(x)}]; apply sigmoid first or use binary_cross_entropy_with_logits)"
         )
+    not_differentiable("binary_cross_entropy", weight=weight)
     w = _optional(weight)
     if w is not None:
         w = np.broadcast_to(w, x.shape)
@@ -582,6 +456,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
             "(binary_cross_entropy_with_logits())"
         )
     _float_operands("binary_cross_entropy_with_logits", input, target)
+    not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     w, pw = _optional(weight), _optional(pos_weight)
     for name, arr in (("weight", w), ("pos_weight", pw)):
         if arr is not None:

@@ -304,6 +304,21 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(input, tuple(shape))
 
 
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors expanded to their common broadcast shape; one already of that shape is returned as is."""
+    shape: tuple[int, ...] = ()
+    for t in tensors:
+        b = t._a.shape
+        n = max(len(shape), len(b))
+        a_full, b_full = (1,) * (n - len(shape)) + shape, (1,) * (n - len(b)) + b
+        for k, (x, y) in enumerate(zip(a_full, b_full)):
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                                   f"at non-singleton dimension {k}")
+        shape = tuple(y if x == 1 else x for x, y in zip(a_full, b_full))
+    return tuple(t if t._a.shape == shape else expand(t, shape) for t in tensors)
+
+
 class RepeatBackward0(Function):
     def forward(self, a: np.ndarray, reps: tuple[int, ...]) -> np.ndarray:
         self.shape, self.reps = a.shape, reps
