@@ -5,20 +5,28 @@ Attribute assignment routes values into three ordered dicts: `_parameters` (Para
 generic walker, `_named_members`, serves `named_parameters` and `named_buffers` (a memo set drops
 a tensor seen twice); `state_dict` walks without dropping duplicates, so a shared tensor is listed
 under every path, as in PyTorch. `apply` visits children first.
+
+This file holds what every module does all the time: registration, attribute routing, `__call__`,
+the repr and the state_dict entry points. The other methods are written as functions in three
+files, by job, and assigned in the class body under their own names, so `Module` stays a single
+class (no mixins, PyTorch's MRO) and its whole API reads in one place:
+`_module_hooks.py` (hook registration), `_module_tree.py` (walks and dotted lookups, `apply`) and
+`_module_modes.py` (train/eval, zero_grad, dtype conversion).
 """
 
 from __future__ import annotations
 
-import functools
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
-from .. import _dtype
-from ..autograd import no_grad
-from ..tensor import Tensor, check_device
+from ..tensor import Tensor
+from . import _module_hooks as _hooks
+from . import _module_modes as _modes
+from . import _module_tree as _tree
 from . import _state
+from ._module_hooks import _with_module  # noqa: F401  (pickled load_state_dict pre-hooks name it here)
 from ._state import register_module_forward_hook, register_module_forward_pre_hook
-from .hooks import RemovableHandle, add_hook, call_module_with_hooks
+from .hooks import call_module_with_hooks
 from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "register_module_forward_hook", "register_module_forward_pre_hook"]
@@ -62,6 +70,12 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 def _forward_unimplemented(self: Module, *input: Any) -> None:
     raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+
+_HOOK_TABLES = ("_backward_pre_hooks", "_backward_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+                "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                "_load_state_dict_post_hooks")
 
 
 class Module:
@@ -300,321 +314,51 @@ class Module:
 
     _call_with_hooks = call_module_with_hooks  # the slow path: hooks.py runs the hooks around forward
 
-    # ------------------------------------------------------------------ hooks
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
-        """`hook(module, args)` (or `hook(module, args, kwargs)`) before `forward`; may return new args."""
-        handle = add_hook(self._forward_pre_hooks, hook, prepend, self._forward_pre_hooks_with_kwargs)
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        return handle
+    # ------------------------------------------------------------------ hooks (_module_hooks.py)
+    register_forward_pre_hook = _hooks.register_forward_pre_hook
+    register_forward_hook = _hooks.register_forward_hook
+    register_full_backward_pre_hook = _hooks.register_full_backward_pre_hook
+    register_full_backward_hook = _hooks.register_full_backward_hook
+    register_backward_hook = _hooks.register_backward_hook
+    register_state_dict_pre_hook = _hooks.register_state_dict_pre_hook
+    register_state_dict_post_hook = _hooks.register_state_dict_post_hook
+    _register_state_dict_hook = _hooks.register_state_dict_post_hook
+    register_load_state_dict_pre_hook = _hooks.register_load_state_dict_pre_hook
+    _register_load_state_dict_pre_hook = _hooks._register_load_state_dict_pre_hook
+    register_load_state_dict_post_hook = _hooks.register_load_state_dict_post_hook
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> RemovableHandle:
-        """`hook(module, args, output)` after `forward`; may return a new output."""
-        handle = add_hook(self._forward_hooks, hook, prepend,
-                          [self._forward_hooks_with_kwargs, self._forward_hooks_always_called])
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        if always_call:
-            self._forward_hooks_always_called[handle.id] = True
-        return handle
+    # ------------------------------------------------------------------ traversal (_module_tree.py)
+    _walk = _tree._walk
+    named_modules = _tree.named_modules
+    modules = _tree.modules
+    named_children = _tree.named_children
+    children = _tree.children
+    apply = _tree.apply
+    _named_members = _tree._named_members
+    named_parameters = _tree.named_parameters
+    parameters = _tree.parameters
+    named_buffers = _tree.named_buffers
+    buffers = _tree.buffers
+    get_submodule = _tree.get_submodule
+    set_submodule = _tree.set_submodule
+    get_parameter = _tree.get_parameter
+    get_buffer = _tree.get_buffer
 
-    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        """`hook(module, grad_output)` when the outputs' gradients are known; may replace them."""
-        return add_hook(self._backward_pre_hooks, hook, prepend)
-
-    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        """`hook(module, grad_input, grad_output)` when the inputs' gradients are known; may replace grad_input."""
-        if self._is_full_backward_hook is False:
-            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. Please use only one of them.")
-        self.__dict__["_is_full_backward_hook"] = True
-        return add_hook(self._backward_hooks, hook, prepend)
-
-    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
-        """Deprecated in PyTorch; here it is the same as `register_full_backward_hook`."""
-        return self.register_full_backward_hook(hook)
-
-    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """`hook(module, prefix, keep_vars)` before this module saves its state."""
-        return add_hook(self._state_dict_pre_hooks, hook, False)
-
-    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        """`hook(module, state_dict, prefix, local_metadata)` after this module saved its state."""
-        return add_hook(self._state_dict_hooks, hook, False)
-
-    _register_state_dict_hook = register_state_dict_post_hook
-
-    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """`hook(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors)`."""
-        return add_hook(self._load_state_dict_pre_hooks, functools.partial(_with_module, hook, self), False)
-
-    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
-        fn = functools.partial(_with_module, hook, self) if with_module else hook
-        return add_hook(self._load_state_dict_pre_hooks, fn, False)
-
-    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        """`hook(module, incompatible_keys)` after `load_state_dict`."""
-        return add_hook(self._load_state_dict_post_hooks, hook, False)
-
-    # ------------------------------------------------------------------ traversal
-    def _walk(self, prefix: str = "", remove_duplicate: bool = True) -> list[tuple[str, Module]]:
-        """(path, module) pairs in pre-order, iteratively (deep models need no recursion)."""
-        out: list[tuple[str, Module]] = []
-        seen: set[int] = set()
-        stack: list[tuple[str, Module]] = [(prefix, self)]
-        while stack:
-            path, mod = stack.pop()
-            if remove_duplicate:
-                if id(mod) in seen:
-                    continue
-                seen.add(id(mod))
-            out.append((path, mod))
-            kids = mod.__dict__["_modules"]
-            if kids:
-                base = path + "." if path else ""
-                stack.extend((base + k, m) for k, m in reversed(kids.items()) if m is not None)
-        return out
-
-    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
-        """(path, module) for this module and every descendant; a shared module once unless `remove_duplicate=False`."""
-        if memo is None:
-            yield from self._walk(prefix, remove_duplicate)
-            return
-        if self not in memo:
-            if remove_duplicate:
-                memo.add(self)
-            yield prefix, self
-            for name, module in self._modules.items():
-                if module is None:
-                    continue
-                sub = prefix + ("." if prefix else "") + name
-                yield from module.named_modules(memo, sub, remove_duplicate)
-
-    def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
-            yield m
-
-    def named_children(self) -> Iterator[tuple[str, Module]]:
-        memo: set[int] = set()
-        for name, module in self._modules.items():
-            if module is not None and id(module) not in memo:
-                memo.add(id(module))
-                yield name, module
-
-    def children(self) -> Iterator[Module]:
-        for _, m in self.named_children():
-            yield m
-
-    def _named_members(self, get_members_fn: Callable[[Module], Any], prefix: str = "", recurse: bool = True,
-                       remove_duplicate: bool = True) -> Iterator[tuple[str, Any]]:
-        """The generic walker: (dotted name, member) over this module (and descendants)."""
-        modules = self._walk(prefix, remove_duplicate) if recurse else [(prefix, self)]
-        out: list[tuple[str, Any]] = []
-        memo: set[int] = set()
-        for module_prefix, module in modules:
-            members = get_members_fn(module)
-            if not members:
-                continue
-            base = module_prefix + "." if module_prefix else ""
-            for k, v in members:
-                if v is None:
-                    continue
-                if remove_duplicate:
-                    if id(v) in memo:
-                        continue
-                    memo.add(id(v))
-                out.append((base + k, v))
-        return iter(out)
-
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter); a tensor shared by several modules is listed once (first name)."""
-        return self._named_members(_params_of, prefix, recurse, remove_duplicate)
-
-    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
-
-    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
-        return self._named_members(_buffers_of, prefix, recurse, remove_duplicate)
-
-    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
-        for _, b in self.named_buffers(recurse=recurse):
-            yield b
-
-    def get_submodule(self, target: str) -> Module:
-        """The module at dotted path `target` ('' is self)."""
-        if target == "":
-            return self
-        mod: Module = self
-        for item in target.split("."):
-            if not hasattr(mod, item):
-                raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
-            mod = getattr(mod, item)
-            if not isinstance(mod, Module):
-                raise AttributeError("`" + item + "` is not an nn.Module")
-        return mod
-
-    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
-        if target == "":
-            raise ValueError("Cannot set the submodule without a target name!")
-        *path, last = target.split(".")
-        parent = self.get_submodule(".".join(path))
-        if strict and not hasattr(parent, last):
-            raise AttributeError(parent._get_name() + " has no attribute `" + last + "`")
-        if hasattr(parent, last) and not isinstance(getattr(parent, last), Module):
-            raise AttributeError("`" + last + "` is not an nn.Module")
-        setattr(parent, last, module)
-
-    def get_parameter(self, target: str) -> Parameter:
-        module_path, _, param_name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, param_name):
-            raise AttributeError(mod._get_name() + " has no attribute `" + param_name + "`")
-        param = getattr(mod, param_name)
-        if not isinstance(param, Parameter):
-            raise AttributeError("`" + param_name + "` is not an nn.Parameter")
-        return param
-
-    def get_buffer(self, target: str) -> Tensor:
-        module_path, _, buffer_name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, buffer_name):
-            raise AttributeError(mod._get_name() + " has no attribute `" + buffer_name + "`")
-        buffer = getattr(mod, buffer_name)
-        if buffer_name not in mod._buffers:
-            raise AttributeError("`" + buffer_name + "` is not a buffer")
-        return buffer
-
-    # ------------------------------------------------------------------ modes and bulk changes
-    def train(self, mode: bool = True) -> Module:
-        if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
-        self.__dict__["training"] = mode
-        for module in self.children():
-            module.train(mode)
-        return self
-
-    def eval(self) -> Module:
-        return self.train(False)
-
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
-        for p in self.parameters():
-            p.requires_grad_(requires_grad)
-        return self
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.grad_fn = None
-                    p.grad.requires_grad = False
-                    p.grad._a[...] = 0
-                    p.grad._vc[0] += 1
-
-    def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call `fn` on every child (recursively, children first), then on self; returns self.
-
-        As PyTorch: each parent visits its distinct children, so a module listed twice in one
-        parent is visited once, but a module shared by two different parents is visited twice
-        (once under each).
-        """
-        cls = type(self)
-        if cls.children is _children and cls.named_children is _named_children:
-            kids = self.__dict__["_modules"]
-            if kids:  # `children()` inlined
-                seen: set[int] = set()
-                for module in kids.values():
-                    if module is not None and id(module) not in seen:
-                        seen.add(id(module))
-                        module.apply(fn)
-        else:
-            for module in self.children():
-                module.apply(fn)
-        fn(self)
-        return self
-
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
-        """Convert every parameter and buffer with `fn`, keeping ties (one result per tensor)."""
-        done: dict[int, Tensor] = {}
-        mods = [m for _, m in self._walk()] if recurse else [self]
-        with no_grad():
-            for mod in mods:
-                params = mod._parameters
-                for key, param in params.items():
-                    if param is None or is_lazy(param):
-                        continue
-                    new = done.get(id(param))
-                    if new is None:
-                        out = fn(param)
-                        if out is param:
-                            new = param
-                        else:
-                            # Keep the Parameter object (and with it every tie): swap its data.
-                            param._a = out._a
-                            if param.grad is not None:
-                                g = fn(param.grad)
-                                param.grad._a = g._a
-                            new = param
-                        done[id(param)] = new
-                    params[key] = new  # type: ignore[assignment]
-                bufs = mod._buffers
-                for buf in bufs.values():
-                    if buf is None or is_lazy(buf):
-                        continue
-                    if id(buf) not in done:
-                        out = fn(buf)
-                        if out is not buf:
-                            buf._a = out._a
-                        done[id(buf)] = buf
-        return self
-
-    def to(self, *args: Any, **kwargs: Any) -> Module:
-        """`to(dtype)`, `to(device)`, `to(tensor)`: converts floating-point parameters and buffers in place."""
-        dt = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments - got unexpected keyword argument '{next(iter(kwargs))}'")
-        for a in args:
-            if isinstance(a, Tensor):
-                dt = a.dtype
-            elif isinstance(a, _dtype.dtype):
-                dt = a
-            elif a is not None:
-                dev = a
-        check_device(dev, "to")
-        if dt is None:
-            return self
-        d = _dtype.as_dtype(dt)
-        if not d.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={d}")
-        return self._apply(lambda t: t.to(d) if t.is_floating_point() else t)
-
-    def float(self) -> Module:
-        return self._apply(lambda t: t.float() if t.is_floating_point() else t)
-
-    def double(self) -> Module:
-        return self._apply(lambda t: t.double() if t.is_floating_point() else t)
-
-    def half(self) -> Module:
-        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
-
-    def bfloat16(self) -> Module:
-        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
-
-    def type(self, dst_type: Any) -> Module:
-        d = _dtype.as_dtype(dst_type)
-        return self._apply(lambda t: t.to(d))
-
-    def cpu(self) -> Module:
-        return self
-
-    def cuda(self, device: Any = None) -> Module:
-        check_device("cuda")
-        return self
+    # ------------------------------------------------------------------ modes and bulk changes (_module_modes.py)
+    train = _modes.train
+    eval = _modes.eval
+    requires_grad_ = _modes.requires_grad_
+    zero_grad = _modes.zero_grad
+    _apply = _modes._apply
+    to = _modes.to
+    float = _modes.float
+    double = _modes.double
+    half = _modes.half
+    bfloat16 = _modes.bfloat16
+    type = _modes.type
+    cpu = _modes.cpu
+    cuda = _modes.cuda
+    share_memory = _modes.share_memory
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self) -> str:
@@ -693,28 +437,24 @@ class Module:
         """Overridable per-module hook; by default the loader in `state.py` does all the work."""
         return None
 
-    def share_memory(self) -> Module:
-        return self
-
     def __getstate__(self) -> dict:
         return self.__dict__.copy()
 
 
-def _with_module(hook: Callable, module: Module, *args: Any, **kwargs: Any) -> Any:
-    return hook(module, *args, **kwargs)
+def _name_as_methods(*files: Any) -> None:
+    """Make the methods assigned from `files` look as they did when written in the class body.
+
+    Reprs (`<bound method Module.train of ...>`), `help()` and pickles go by a function's
+    `__module__` and `__qualname__`; without this they would name the helper file instead. The
+    `self: Module` annotation is there for the type checker only; `inspect.signature` shows the
+    plain `self` of a method again.
+    """
+    names = {f.__name__ for f in files}
+    for fn in vars(Module).values():
+        if callable(fn) and getattr(fn, "__module__", None) in names:
+            fn.__module__ = __name__
+            fn.__qualname__ = f"Module.{fn.__name__}"
+            fn.__annotations__.pop("self", None)
 
 
-def _params_of(m: Module) -> Any:
-    return m.__dict__["_parameters"].items()
-
-
-def _buffers_of(m: Module) -> Any:
-    return m.__dict__["_buffers"].items()
-
-
-_HOOK_TABLES = ("_backward_pre_hooks", "_backward_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
-                "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
-                "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
-                "_load_state_dict_post_hooks")
-_children = Module.children
-_named_children = Module.named_children
+_name_as_methods(_hooks, _tree, _modes)
