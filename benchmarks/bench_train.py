@@ -4,6 +4,8 @@ Cases:
 - MLP 784-512-512-10, batch 128: forward, cross-entropy, backward, Adam step, zero_grad;
 - the chapter's tied net (Linear(4, 8), ReLU, a shared Linear(8, 8) twice, Linear(8, 1)),
   batch 2 as in the chapter: forward, MSE, backward, SGD step, zero_grad;
+- the optimizer alone on many small parameters: Adam over 200 Linear(16, 16) layers (target: at
+  most half PyTorch's time, which loops over parameters in Python, as weightwise did);
 - the peak memory one training step allocates beyond what it started with (weightwise:
   tracemalloc, which sees NumPy's buffers; PyTorch: the profiler's CPU memory events).
 
@@ -59,6 +61,16 @@ def tied_step(lib: Any) -> Callable[[], Any]:
         return loss
 
     return step
+
+
+def many_small_step(lib: Any) -> Callable[[], Any]:
+    """Only the optimizer: Adam over 200 Linear(16, 16) layers (400 small parameters), fixed grads."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    net = nn.Sequential(*[nn.Linear(16, 16) for _ in range(200)])
+    opt = lib.optim.Adam(net.parameters(), lr=1e-3)
+    net(lib.rand(4, 16)).sum().backward()
+    return opt.step
 
 
 def paired_times(fw: Callable[[], Any], ft: Callable[[], Any], repeat: int, inner: int) -> tuple[float, float, float]:
@@ -126,7 +138,8 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
     rows = []
     for name, make, inner, target in (("MLP 784-512-512-10 b128, CE + Adam", mlp_step, 25, 0.8),
-                                      ("tied net b2, MSE + SGD", tied_step, 1000, 0.5)):
+                                      ("tied net b2, MSE + SGD", tied_step, 1000, 0.5),
+                                      ("Adam step, 400 small parameters", many_small_step, 50, 0.5)):
         tw, tt, ratio = paired_times(make(weightwise), make(torch), args.repeat, inner)
         rows.append((name + " (time)", f"{tw * 1e3:.3f} ms", f"{tt * 1e3:.3f} ms", ratio, target))
     mw, mt = peak_weightwise(mlp_step(weightwise)), peak_torch(mlp_step(torch))

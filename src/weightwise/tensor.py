@@ -108,7 +108,7 @@ class Tensor:
             a = np.zeros(tuple(int(s) for s in args), dtype=dt.np)
         self._a = a
         self.requires_grad = False
-        self.grad = None
+        self.grad: Tensor | None = None
         self.grad_fn = None
         self._vc = [0]
         self._base = None

@@ -42,9 +42,8 @@ class Adam(Optimizer):
         kw = dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                   amsgrad=amsgrad, maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
         state, rec = self.state, self._update_record
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
             st = state[p]
             if not st:
                 st["step"] = _step_tensor()
@@ -52,11 +51,21 @@ class Adam(Optimizer):
                 st["exp_avg_sq"] = _zeros_state(p)
                 if amsgrad:
                     st["max_exp_avg_sq"] = _zeros_state(p)
+        single, batches = self._split_small(params, key=lambda p: float(state[p]["step"]._a))
+        for p in single:
+            st = state[p]
             step = _scalar_step(st)
             mx = st["max_exp_avg_sq"]._a if amsgrad else None
-            F.adam(p._a, p.grad._a, st["exp_avg"]._a, st["exp_avg_sq"]._a, mx, step=step,
+            F.adam(p._a, p.grad._a, st["exp_avg"]._a, st["exp_avg_sq"]._a, mx, step=step,  # type: ignore[union-attr]
                    record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
+        for batch in batches:
+            step = [_scalar_step(state[p]) for p in batch][0]
+            w, g = self._flat_params(batch)
+            mx = self._flat_state(batch, "max_exp_avg_sq") if amsgrad else None
+            F.adam(w, g, self._flat_state(batch, "exp_avg"), self._flat_state(batch, "exp_avg_sq"), mx,
+                   step=step, **kw)
+            self._write_back(batch, w)
 
 
 class AdamW(Adam):

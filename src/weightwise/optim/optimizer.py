@@ -35,11 +35,19 @@ def check_arg(ok: bool, message: str, optimizer: str) -> None:
         raise ValueError(f"{message} ({optimizer})")
 
 
+# Parameters of at most this many elements are updated together, as one flat array per kind of
+# state: one run of the update rule (a dozen NumPy calls) over all of them instead of a dozen
+# calls for each. Larger ones are updated one by one, in cache-sized slices.
+_SMALL = 1 << 16
+_MIN_BATCH = 4  # with fewer small parameters than this, the one-by-one loop costs no more
+
+
 class Optimizer:
     """Base class: holds `param_groups` (dicts of hyper-parameters plus `'params'`) and `state`.
 
     Subclasses implement `step()`, reading each group's hyper-parameters and calling a pure
-    update rule from `weightwise.optim._functional` on each parameter that has a gradient.
+    update rule from `weightwise.optim._functional` on each large parameter that has a gradient,
+    and once on each batch of small ones (see `_split_small`).
     """
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
@@ -49,6 +57,7 @@ class Optimizer:
         self._step_pre_hooks: dict[int, Callable] = {}
         self._step_post_hooks: dict[int, Callable] = {}
         self._hook_id = 0
+        self._flat_cache: dict[tuple[Any, ...], np.ndarray] = {}
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, "
@@ -146,6 +155,71 @@ class Optimizer:
 
     def _update_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ batches of small parameters
+
+    def _split_small(self, params: list[Tensor], key: Callable[[Tensor], Any] = lambda p: None,
+                     ) -> tuple[list[Tensor], list[list[Tensor]]]:
+        """(parameters to update one by one, batches of small ones to update as one flat array).
+
+        A batch holds parameters of one dtype, equal under `key` (e.g. their step count), that
+        own their memory (views could overlap) and have a contiguous gradient of their dtype.
+        Nothing is batched on a step whose update norms are reported per parameter.
+        """
+        if self._update_record is not None:
+            return params, []
+        single: list[Tensor] = []
+        groups: dict[Any, list[Tensor]] = {}
+        once = len({id(p) for p in params}) == len(params)  # a duplicate is updated twice, in order
+        for p in params:
+            a, g = p._a, p.grad._a  # type: ignore[union-attr]
+            if (once and a.size <= _SMALL and a.base is None and a.flags.c_contiguous and g.dtype == a.dtype
+                    and g.flags.c_contiguous):
+                groups.setdefault((a.dtype, key(p)), []).append(p)
+            else:
+                single.append(p)
+        batches: list[list[Tensor]] = []
+        for batch in groups.values():
+            if len(batch) >= _MIN_BATCH:
+                batches.append(batch)
+            else:
+                single.extend(batch)
+        return single, batches
+
+    def _flat_state(self, batch: list[Tensor], key: str) -> np.ndarray:
+        """`state[p][key]` of the batch's parameters back to back in one array. Each state tensor
+        becomes a view of it, so the state that users read, save and load stays per parameter."""
+        tensors = [self.state[p][key] for p in batch]
+        ident = (key, *map(id, tensors))
+        flat = self._flat_cache.get(ident)
+        if flat is not None and all(t._a.base is flat for t in tensors):
+            return flat
+        flat = np.concatenate([t._a.reshape(-1) for t in tensors])
+        if len(self._flat_cache) >= 32:  # batches changed often (params without grads): start afresh
+            self._flat_cache.clear()
+        offset = 0
+        for t in tensors:
+            n = t._a.size
+            t._a = flat[offset:offset + n].reshape(t._a.shape)
+            offset += n
+        self._flat_cache[ident] = flat
+        return flat
+
+    @staticmethod
+    def _flat_params(batch: list[Tensor]) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the batch's parameters and of their gradients, each back to back in one array."""
+        return (np.concatenate([p._a.reshape(-1) for p in batch]),
+                np.concatenate([p.grad._a.reshape(-1) for p in batch]))  # type: ignore[union-attr]
+
+    @staticmethod
+    def _write_back(batch: list[Tensor], flat: np.ndarray) -> None:
+        """Copy the updated flat parameters back into each parameter (in place: views stay valid)."""
+        offset = 0
+        for p in batch:
+            a = p._a
+            np.copyto(a, flat[offset:offset + a.size].reshape(a.shape))
+            offset += a.size
+            p._vc[0] += 1
 
     # ------------------------------------------------------------------ update records
     # A training monitor sets `_update_record` to {} before a step it records; the update rules

@@ -36,9 +36,8 @@ class RMSprop(Optimizer):
         kw = dict(lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
                   momentum=momentum, centered=centered, maximize=group["maximize"])
         state, rec = self.state, self._update_record
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
             st = state[p]
             if not st:
                 st["step"] = _step_tensor()
@@ -47,11 +46,22 @@ class RMSprop(Optimizer):
                     st["momentum_buffer"] = _zeros_state(p)
                 if centered:
                     st["grad_avg"] = _zeros_state(p)
+        single, batches = self._split_small(params)
+        for p in single:
+            st = state[p]
             _scalar_step(st)
-            F.rmsprop(p._a, p.grad._a, st["square_avg"]._a, st["grad_avg"]._a if centered else None,
+            F.rmsprop(p._a, p.grad._a, st["square_avg"]._a, st["grad_avg"]._a if centered else None,  # type: ignore[union-attr]
                       st["momentum_buffer"]._a if momentum > 0 else None,
                       record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
+        for batch in batches:
+            for p in batch:
+                _scalar_step(state[p])
+            w, g = self._flat_params(batch)
+            F.rmsprop(w, g, self._flat_state(batch, "square_avg"),
+                      self._flat_state(batch, "grad_avg") if centered else None,
+                      self._flat_state(batch, "momentum_buffer") if momentum > 0 else None, **kw)
+            self._write_back(batch, w)
 
 
 class Adagrad(Optimizer):
@@ -82,12 +92,16 @@ class Adagrad(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         kw = dict(lr=group["lr"], lr_decay=group["lr_decay"], eps=group["eps"], weight_decay=group["weight_decay"],
                   maximize=group["maximize"])
-        rec = self._update_record
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            step = _scalar_step(st)
-            F.adagrad(p._a, p.grad._a, st["sum"]._a, step=step,
+        state, rec = self.state, self._update_record
+        params = [p for p in group["params"] if p.grad is not None]
+        single, batches = self._split_small(params, key=lambda p: float(state[p]["step"]._a))
+        for p in single:
+            step = _scalar_step(state[p])
+            F.adagrad(p._a, p.grad._a, state[p]["sum"]._a, step=step,  # type: ignore[union-attr]
                       record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
+        for batch in batches:
+            step = [_scalar_step(state[p]) for p in batch][0]
+            w, g = self._flat_params(batch)
+            F.adagrad(w, g, self._flat_state(batch, "sum"), step=step, **kw)
+            self._write_back(batch, w)
