@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _functional as F
-from .optimizer import Optimizer, _scalar_step, _step_tensor, _zeros_state, check_arg
+from .optimizer import Optimizer, _scalar_step, _step_of, _step_tensor, _zeros_state, check_arg
 
 __all__ = ["Adam", "AdamW"]
 
@@ -43,24 +43,23 @@ class Adam(Optimizer):
                   amsgrad=amsgrad, maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
         state, rec = self.state, self._update_record
         params = [p for p in group["params"] if p.grad is not None]
-        for p in params:
-            st = state[p]
+        states = [state[p] for p in params]
+        for p, st in zip(params, states):
             if not st:
                 st["step"] = _step_tensor()
                 st["exp_avg"] = _zeros_state(p)
                 st["exp_avg_sq"] = _zeros_state(p)
                 if amsgrad:
                     st["max_exp_avg_sq"] = _zeros_state(p)
-        single, batches = self._split_small(params, key=lambda p: float(state[p]["step"]._a))
-        for p in single:
-            st = state[p]
+        single, batches = self._split_small(params, states, key=_step_of)
+        for p, st in single:
             step = _scalar_step(st)
             mx = st["max_exp_avg_sq"]._a if amsgrad else None
             F.adam(p._a, p.grad._a, st["exp_avg"]._a, st["exp_avg_sq"]._a, mx, step=step,  # type: ignore[union-attr]
                    record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
         for batch in batches:
-            step = [_scalar_step(state[p]) for p in batch][0]
+            step = self._flat_step(batch)
             w, g = self._flat_params(batch)
             mx = self._flat_state(batch, "max_exp_avg_sq") if amsgrad else None
             F.adam(w, g, self._flat_state(batch, "exp_avg"), self._flat_state(batch, "exp_avg_sq"), mx,

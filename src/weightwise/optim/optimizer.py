@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,17 @@ def check_arg(ok: bool, message: str, optimizer: str) -> None:
 # calls for each. Larger ones are updated one by one, in cache-sized slices.
 _SMALL = 1 << 16
 _MIN_BATCH = 4  # with fewer small parameters than this, the one-by-one loop costs no more
+
+
+class _Batch(NamedTuple):
+    """Small parameters updated together, with their state dicts (in the same order)."""
+
+    params: list[Tensor]
+    states: list[dict[str, Any]]
+
+
+def _step_of(st: dict[str, Any]) -> float:
+    return float(st["step"]._a)
 
 
 class Optimizer:
@@ -158,38 +169,45 @@ class Optimizer:
 
     # ------------------------------------------------------------------ batches of small parameters
 
-    def _split_small(self, params: list[Tensor], key: Callable[[Tensor], Any] = lambda p: None,
-                     ) -> tuple[list[Tensor], list[list[Tensor]]]:
-        """(parameters to update one by one, batches of small ones to update as one flat array).
+    def _split_small(self, params: list[Tensor], states: list[dict[str, Any]],
+                     key: Callable[[dict[str, Any]], Any] = lambda st: None,
+                     ) -> tuple[list[tuple[Tensor, dict[str, Any]]], list[_Batch]]:
+        """((parameter, state) pairs to update one by one, batches of small ones to update as one
+        flat array).
 
-        A batch holds parameters of one dtype, equal under `key` (e.g. their step count), that
-        own their memory (views could overlap) and have a contiguous gradient of their dtype.
-        Nothing is batched on a step whose update norms are reported per parameter.
+        A batch holds parameters of one dtype whose states are equal under `key` (e.g. the step
+        count), that own their memory (views could overlap) and whose gradient has their dtype.
+        Nothing is batched on a step whose update norms are reported per parameter, nor when a
+        parameter is listed twice (it is updated twice, in order).
         """
-        if self._update_record is not None:
-            return params, []
-        single: list[Tensor] = []
-        groups: dict[Any, list[Tensor]] = {}
-        once = len({id(p) for p in params}) == len(params)  # a duplicate is updated twice, in order
-        for p in params:
-            a, g = p._a, p.grad._a  # type: ignore[union-attr]
-            if (once and a.size <= _SMALL and a.base is None and a.flags.c_contiguous and g.dtype == a.dtype
-                    and g.flags.c_contiguous):
-                groups.setdefault((a.dtype, key(p)), []).append(p)
+        pairs = list(zip(params, states))
+        if self._update_record is not None or len({id(p) for p in params}) != len(params):
+            return pairs, []
+        single: list[tuple[Tensor, dict[str, Any]]] = []
+        groups: dict[Any, _Batch] = {}
+        for p, st in pairs:
+            a = p._a
+            if a.size <= _SMALL and a.base is None and p.grad._a.dtype == a.dtype:  # type: ignore[union-attr]
+                k = (a.dtype, key(st))
+                batch = groups.get(k)
+                if batch is None:
+                    batch = groups[k] = _Batch([], [])
+                batch.params.append(p)
+                batch.states.append(st)
             else:
-                single.append(p)
-        batches: list[list[Tensor]] = []
+                single.append((p, st))
+        batches: list[_Batch] = []
         for batch in groups.values():
-            if len(batch) >= _MIN_BATCH:
+            if len(batch.params) >= _MIN_BATCH:
                 batches.append(batch)
             else:
-                single.extend(batch)
+                single.extend(zip(batch.params, batch.states))
         return single, batches
 
-    def _flat_state(self, batch: list[Tensor], key: str) -> np.ndarray:
+    def _flat_state(self, batch: _Batch, key: str) -> np.ndarray:
         """`state[p][key]` of the batch's parameters back to back in one array. Each state tensor
         becomes a view of it, so the state that users read, save and load stays per parameter."""
-        tensors = [self.state[p][key] for p in batch]
+        tensors = [st[key] for st in batch.states]
         ident = (key, *map(id, tensors))
         flat = self._flat_cache.get(ident)
         if flat is not None and all(t._a.base is flat for t in tensors):
@@ -205,17 +223,24 @@ class Optimizer:
         self._flat_cache[ident] = flat
         return flat
 
-    @staticmethod
-    def _flat_params(batch: list[Tensor]) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of the batch's parameters and of their gradients, each back to back in one array."""
-        return (np.concatenate([p._a.reshape(-1) for p in batch]),
-                np.concatenate([p.grad._a.reshape(-1) for p in batch]))  # type: ignore[union-attr]
+    def _flat_step(self, batch: _Batch) -> float:
+        """Count one more step for every parameter of the batch (their `step` tensors are views
+        of one array, equal by construction); return it."""
+        steps = self._flat_state(batch, "step")
+        steps += 1
+        return float(steps[0])
 
     @staticmethod
-    def _write_back(batch: list[Tensor], flat: np.ndarray) -> None:
+    def _flat_params(batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the batch's parameters and of their gradients, each back to back in one array."""
+        return (np.concatenate([p._a.reshape(-1) for p in batch.params]),
+                np.concatenate([p.grad._a.reshape(-1) for p in batch.params]))  # type: ignore[union-attr]
+
+    @staticmethod
+    def _write_back(batch: _Batch, flat: np.ndarray) -> None:
         """Copy the updated flat parameters back into each parameter (in place: views stay valid)."""
         offset = 0
-        for p in batch:
+        for p in batch.params:
             a = p._a
             np.copyto(a, flat[offset:offset + a.size].reshape(a.shape))
             offset += a.size

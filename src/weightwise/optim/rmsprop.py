@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _functional as F
-from .optimizer import Optimizer, _scalar_step, _step_tensor, _zeros_state, check_arg
+from .optimizer import Optimizer, _scalar_step, _step_of, _step_tensor, _zeros_state, check_arg
 
 __all__ = ["RMSprop", "Adagrad"]
 
@@ -37,8 +37,8 @@ class RMSprop(Optimizer):
                   momentum=momentum, centered=centered, maximize=group["maximize"])
         state, rec = self.state, self._update_record
         params = [p for p in group["params"] if p.grad is not None]
-        for p in params:
-            st = state[p]
+        states = [state[p] for p in params]
+        for p, st in zip(params, states):
             if not st:
                 st["step"] = _step_tensor()
                 st["square_avg"] = _zeros_state(p)
@@ -46,17 +46,15 @@ class RMSprop(Optimizer):
                     st["momentum_buffer"] = _zeros_state(p)
                 if centered:
                     st["grad_avg"] = _zeros_state(p)
-        single, batches = self._split_small(params)
-        for p in single:
-            st = state[p]
+        single, batches = self._split_small(params, states, key=_step_of)
+        for p, st in single:
             _scalar_step(st)
             F.rmsprop(p._a, p.grad._a, st["square_avg"]._a, st["grad_avg"]._a if centered else None,  # type: ignore[union-attr]
                       st["momentum_buffer"]._a if momentum > 0 else None,
                       record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
         for batch in batches:
-            for p in batch:
-                _scalar_step(state[p])
+            self._flat_step(batch)
             w, g = self._flat_params(batch)
             F.rmsprop(w, g, self._flat_state(batch, "square_avg"),
                       self._flat_state(batch, "grad_avg") if centered else None,
@@ -94,14 +92,14 @@ class Adagrad(Optimizer):
                   maximize=group["maximize"])
         state, rec = self.state, self._update_record
         params = [p for p in group["params"] if p.grad is not None]
-        single, batches = self._split_small(params, key=lambda p: float(state[p]["step"]._a))
-        for p in single:
-            step = _scalar_step(state[p])
-            F.adagrad(p._a, p.grad._a, state[p]["sum"]._a, step=step,  # type: ignore[union-attr]
+        single, batches = self._split_small(params, [state[p] for p in params], key=_step_of)
+        for p, st in single:
+            step = _scalar_step(st)
+            F.adagrad(p._a, p.grad._a, st["sum"]._a, step=step,  # type: ignore[union-attr]
                       record=None if rec is None else rec.setdefault(id(p), []), **kw)
             p._vc[0] += 1
         for batch in batches:
-            step = [_scalar_step(state[p]) for p in batch][0]
+            step = self._flat_step(batch)
             w, g = self._flat_params(batch)
             F.adagrad(w, g, self._flat_state(batch, "sum"), step=step, **kw)
             self._write_back(batch, w)

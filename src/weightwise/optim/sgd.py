@@ -41,8 +41,8 @@ class SGD(Optimizer):
         params = [p for p in group["params"] if p.grad is not None]
         if momentum != 0:  # with momentum buffers there is state to batch; plain SGD is 2 calls a parameter
             ready = [p for p in params if "momentum_buffer" in state[p]]
-            single, batches = self._split_small(ready)
-            params = [p for p in params if "momentum_buffer" not in state[p]] + single
+            single, batches = self._split_small(ready, [state[p] for p in ready])
+            params = [p for p in params if "momentum_buffer" not in state[p]] + [p for p, _ in single]
             for batch in batches:
                 w, g = self._flat_params(batch)
                 F.sgd(w, g, self._flat_state(batch, "momentum_buffer"), lr=lr, momentum=momentum,
