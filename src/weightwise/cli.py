@@ -284,7 +284,7 @@ def _cmd_demo(args: argparse.Namespace, out: Console) -> int:
                 result["epochs"].append(data)
                 if show:
                     msg = (f"epoch {data['epoch']}: loss {data['loss']:.4f}, train acc {data['train_acc']:.1%}, "
-                           f"test acc {data['test_acc']:.1%} ({data['seconds']:.1f} s)")
+                           f"test acc {data['test_acc']:.1%} ({_seconds(data['seconds'])})")
                     bar.epoch(msg) if bar is not None else out.line(msg)
             elif event == "trained":
                 if bar is not None:
@@ -460,3 +460,8 @@ def _one_line(e: BaseException) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _seconds(s: float) -> str:
+    """A duration for people: "35 ms" below a second, "1.4 s" above."""
+    return f"{s * 1e3:.0f} ms" if s < 1 else f"{s:.1f} s"
