@@ -25,6 +25,7 @@ from ._loss_util import (  # noqa: F401  (re-exported: the loss API lives here)
     not_differentiable,
 )
 from ._util import unbroadcast
+from .elementwise import _DivScalar as _DivNumber
 from .regression_loss import huber_loss, l1_loss, mse_loss, smooth_l1_loss  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
@@ -332,24 +333,15 @@ def _soft_target_ce_composed(logp: Tensor, target: Tensor, weight: Tensor, cdim:
     total = neg(sum(prod))
     if reduction == "sum":
         return total
-    return _DivScalar.apply(total, divisor=logp._a.size / c if c else 0.0)
+    return _DivBackward1.apply(total, s=logp._a.size / c if c else 0.0)
 
 
-class _DivScalar(Function):
+class _DivBackward1(_DivNumber):
     """`tensor / number` as PyTorch's C++ composites divide: named DivBackward1."""
 
     @classmethod
     def name(cls) -> str:
         return "DivBackward1"
-
-    def forward(self, a: np.ndarray, divisor: float) -> np.ndarray:
-        self.divisor = divisor
-        with np.errstate(all="ignore"):
-            return np.asarray(a / a.dtype.type(divisor))
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            return g / g.dtype.type(self.divisor)
 
 
 # ---------------------------------------------------------------------------------------------
