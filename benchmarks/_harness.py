@@ -1,6 +1,6 @@
 """A tiny timing harness: weightwise and PyTorch timed alternately in one process, medians.
 
-Alternating (ww, torch, ww, torch, ...) spreads machine noise (frequency changes, other
+Alternating rounds (ww, torch, ww, torch, ...) spread machine noise (frequency changes, other
 processes) evenly over both libraries; medians of many short samples ignore outliers.
 """
 
@@ -31,20 +31,33 @@ def _sample(fn: Callable[[], object], number: int) -> float:
     return (time.perf_counter() - t0) / number
 
 
+def _settle(fn: Callable[[], object], seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        fn()
+
+
 def compare(ww_fn: Callable[[], object], torch_fn: Callable[[], object], *, budget_s: float = 0.4,
-            min_samples: int = 15) -> tuple[float, float]:
-    """Median seconds per call of each function, measured alternately."""
+            min_samples: int = 15, rounds: int = 3, settle_s: float = 0.1) -> tuple[float, float]:
+    """Median seconds per call of each function, measured in alternating rounds.
+
+    Each round of one library starts with `settle_s` untimed: the other library's idle BLAS or
+    OpenMP threads go on spinning for a while after its last call (OpenBLAS's for about 0.1 s)
+    and would take a core from the first timed samples.
+    """
     for _ in range(3):  # warm-up (caches, lazy imports)
         ww_fn()
         torch_fn()
     one = max(_sample(ww_fn, 1), _sample(torch_fn, 1), 1e-7)
     number = max(1, int(0.002 / one))  # each sample takes about 2 ms
     samples = max(min_samples, int(budget_s / (2 * number * one)))
+    per_round = -(-samples // rounds)
     a: list[float] = []
     b: list[float] = []
-    for _ in range(samples):
-        a.append(_sample(ww_fn, number))
-        b.append(_sample(torch_fn, number))
+    for _ in range(rounds):
+        for fn, out in ((ww_fn, a), (torch_fn, b)):
+            _settle(fn, settle_s)
+            out.extend(_sample(fn, number) for _ in range(per_round))
     return statistics.median(a), statistics.median(b)
 
 
