@@ -113,3 +113,27 @@ def test_duplicate_parameter_keeps_the_sequential_order(monkeypatch) -> None:
         runs.append([t.detach().numpy().copy() for t in (a, b, c)])
     for x, y in zip(*runs):
         assert np.array_equal(x, y)
+
+
+def test_mixed_layouts_dtypes_and_empty_parameters(monkeypatch) -> None:
+    # Fortran-ordered, float64, empty and views all go through the right path, with the same numbers
+    runs = []
+    for batched in (True, False):
+        monkeypatch.setattr(optimizer_module, "_MIN_BATCH", 2 if batched else 10**9)
+        torch.manual_seed(0)
+        rng = np.random.default_rng(0)
+        base = rng.standard_normal(12).astype(np.float32)
+        ps = [nn.Parameter(torch.from_numpy(np.asfortranarray(rng.standard_normal((3, 4)).astype(np.float32)))),
+              nn.Parameter(torch.from_numpy(rng.standard_normal(5))),  # float64
+              nn.Parameter(torch.from_numpy(rng.standard_normal(7))),  # float64
+              nn.Parameter(torch.zeros(0)),
+              nn.Parameter(torch.from_numpy(base[:6])), nn.Parameter(torch.from_numpy(base[6:])),  # views
+              nn.Parameter(torch.randn(4)), nn.Parameter(torch.randn(3, 2))]  # views of private buffers
+        opt = torch.optim.Adam(ps, lr=0.1, weight_decay=0.01)
+        for _ in range(3):
+            opt.zero_grad()
+            sum(((p.double() if p.dtype != torch.float64 else p) ** 2).sum() for p in ps).backward()
+            opt.step()
+        runs.append([p.detach().numpy().copy() for p in ps])
+    for x, y in zip(*runs):
+        assert x.dtype == y.dtype and np.array_equal(x, y)

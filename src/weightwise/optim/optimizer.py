@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -176,7 +176,8 @@ class Optimizer:
         flat array).
 
         A batch holds parameters of one dtype whose states are equal under `key` (e.g. the step
-        count), that own their memory (views could overlap) and whose gradient has their dtype.
+        count), whose gradient has their dtype, and whose memory no other parameter shares (views
+        of one array could overlap: those are updated one after the other).
         Nothing is batched on a step whose update norms are reported per parameter, nor when a
         parameter is listed twice (it is updated twice, in order).
         """
@@ -185,9 +186,11 @@ class Optimizer:
             return pairs, []
         single: list[tuple[Tensor, dict[str, Any]]] = []
         groups: dict[Any, _Batch] = {}
+        owners = Counter(id(p._a if p._a.base is None else p._a.base) for p in params)
         for p, st in pairs:
             a = p._a
-            if a.size <= _SMALL and a.base is None and p.grad._a.dtype == a.dtype:  # type: ignore[union-attr]
+            if (a.size <= _SMALL and owners[id(a if a.base is None else a.base)] == 1
+                    and p.grad._a.dtype == a.dtype):  # type: ignore[union-attr]
                 k = (a.dtype, key(st))
                 batch = groups.get(k)
                 if batch is None:
