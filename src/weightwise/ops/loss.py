@@ -51,13 +51,21 @@ def _unrows(r: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class _Nll:
     """Per-row picks of the nll loss: shared by NllLossBackward0 and the label-smoothing node."""
 
-    def setup(self, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None, ignore_index: int) -> np.ndarray:
+    def setup(self, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None, ignore_index: int,
+              plain: bool = True) -> np.ndarray:
+        """Targets must have been checked (`_check_class_targets`). With `plain`, an unweighted loss
+        whose targets are all counted skips the mask and weights (then `mask` and `w` are None)."""
         self.xshape, self.tshape = x.shape, t.shape
         rows = _rows(x)
         tf = t.reshape(-1)
+        self.ar = np.arange(tf.size)
+        if plain and weight is None and tf.size and not _any_ignored(tf, ignore_index, rows.shape[1]):
+            self.mask = self.w = None
+            self.idx = tf
+            self.total_w = x.dtype.type(tf.size)
+            return np.negative(rows[self.ar, tf])
         self.mask = mask = tf != ignore_index
         self.idx = np.where(mask, tf, 0)
-        self.ar = np.arange(tf.size)
         w = mask.astype(x.dtype) if weight is None else weight[self.idx] * mask
         self.w = w
         self.total_w = w.sum(dtype=x.dtype)
@@ -68,8 +76,17 @@ class _Nll:
         n = self.ar.size
         c = self.xshape[1] if len(self.xshape) > 1 else self.xshape[0]
         gr = np.zeros((n, c), dtype=dtype)
-        gr[self.ar, self.idx] = -self.w * scale
+        gr[self.ar, self.idx] = -scale if self.w is None else -self.w * scale
         return _unrows(gr, self.xshape)
+
+
+def _any_ignored(tf: np.ndarray, ignore_index: int, c: int) -> bool:
+    """Whether a checked target equals `ignore_index` (the only value allowed outside [0, c))."""
+    if ignore_index < 0:
+        return bool(tf.min() < 0)
+    if ignore_index >= c:
+        return bool(tf.max() >= c)
+    return bool((tf == ignore_index).any())
 
 
 class NllLossBackward0(Function):
@@ -140,7 +157,7 @@ def _check_class_targets(api: str, input: Tensor, target: Tensor, ignore_index: 
             f"{api}(): expected target dtype to be Long or Byte, but got {_pretty(target)} "
             f"(input shape {list(x.shape)}, target shape {list(t.shape)})"
         )
-    if t.size:
+    if t.size and (t.min() < 0 or t.max() >= c):  # out of range, unless it is ignore_index
         tl = t.astype(np.int64, copy=False)
         bad = (tl != ignore_index) & ((tl < 0) | (tl >= c))
         if bad.any():
@@ -184,7 +201,7 @@ class _SmoothedNll(Function):
     def forward(self, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None, reduction: str,
                 ignore_index: int, eps: float) -> np.ndarray:
         self.nll, self.reduction, self.eps, self.weight = _Nll(), reduction, eps, weight
-        per = self.nll.setup(x, t, weight, ignore_index)
+        per = self.nll.setup(x, t, weight, ignore_index, plain=False)
         rows = _rows(x)
         self.c = c = rows.shape[1]
         smooth = -(rows @ weight) if weight is not None else -rows.sum(axis=1)
@@ -206,7 +223,9 @@ class _SmoothedNll(Function):
         else:
             scale = g
         gx = nll.grad((1 - eps) * scale, g.dtype)
-        row_scale = (-(eps / c) * np.broadcast_to(scale, nll.mask.shape) * nll.mask).astype(g.dtype)
+        mask = nll.mask
+        assert mask is not None  # set up with plain=False
+        row_scale = (-(eps / c) * np.broadcast_to(scale, mask.shape) * mask).astype(g.dtype)
         wrow = np.ones(c, dtype=g.dtype) if self.weight is None else self.weight.astype(g.dtype)
         gx = gx + _unrows(np.multiply.outer(row_scale, wrow), nll.xshape)
         return gx, None
