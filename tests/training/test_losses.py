@@ -275,3 +275,26 @@ def test_broadcast_tensors():
     with pytest.raises(RuntimeError) as ew:
         ww.broadcast_tensors(ww.tensor(X), ww.tensor(T[:2]))
     assert str(ew.value) == str(et.value)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("targets, ignore", [
+    (np.array([0, 3, 1, 2, 3]), -100),      # nothing ignored: the plain path
+    (np.array([0, -100, 1, 2, 3]), -100),   # a negative ignore_index hit
+    (np.array([0, 3, 1, 2, 3]), 1),         # an in-range ignore_index hit
+    (np.array([0, 7, 1, 2, 3]), 7),         # an ignore_index beyond the classes, hit
+    (np.array([0, 3, 1, 2, 3]), 7),         # ... and not hit
+    (np.array([1, 1, 1, 1, 1]), 1),         # every target ignored: mean is 0/0 = nan
+])
+def test_nll_ignore_index_regimes(reduction, targets, ignore):
+    def run(mod, a, y):
+        return mod.nll_loss(a.log_softmax(1), y, ignore_index=ignore, reduction=reduction)
+
+    check(lambda a, y: run(WF, a, y), lambda a, y: run(TF, a, y), [X, targets], [True, False])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_every_target_ignored_is_nan_without_warning(smoothing):
+    y = np.array([2, 2, 2, 2, 2])
+    check(lambda a, t: WF.cross_entropy(a, t, ignore_index=2, label_smoothing=smoothing),
+          lambda a, t: TF.cross_entropy(a, t, ignore_index=2, label_smoothing=smoothing), [X, y], [True, False])

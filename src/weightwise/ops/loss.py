@@ -9,7 +9,8 @@ beside it, on NumPy arrays.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import numpy as np
 
@@ -48,6 +49,16 @@ def _unrows(r: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(r.reshape(moved), -1, 1)
 
 
+def _nan_quiet(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run without NumPy's float warnings: when every target is ignored, a "mean" is 0 / 0, which
+    PyTorch returns as nan (with nan gradients) without a word."""
+    @functools.wraps(method)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return method(*args, **kwargs)
+    return quiet
+
+
 class _Nll:
     """Per-row picks of the nll loss: shared by NllLossBackward0 and the label-smoothing node."""
 
@@ -76,7 +87,11 @@ class _Nll:
         n = self.ar.size
         c = self.xshape[1] if len(self.xshape) > 1 else self.xshape[0]
         gr = np.zeros((n, c), dtype=dtype)
-        gr[self.ar, self.idx] = -scale if self.w is None else -self.w * scale
+        if self.w is None:
+            gr[self.ar, self.idx] = -scale
+        else:  # ignored rows get no gradient, not 0 * scale (nan when every target is ignored)
+            assert self.mask is not None  # set together with w
+            gr[self.ar, self.idx] = np.where(self.mask, -self.w * scale, 0)
         return _unrows(gr, self.xshape)
 
 
@@ -96,6 +111,7 @@ class NllLossBackward0(Function):
     def for_input(cls, x: np.ndarray) -> type[NllLossBackward0]:
         return NllLoss2DBackward0 if x.ndim == 4 else cls
 
+    @_nan_quiet
     def forward(self, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None, reduction: str, ignore_index: int) -> np.ndarray:
         self.nll, self.reduction = _Nll(), reduction
         per = self.nll.setup(x, t, weight, ignore_index)
@@ -104,14 +120,13 @@ class NllLossBackward0(Function):
         total = per.sum(dtype=x.dtype)
         return np.asarray(total / self.nll.total_w if reduction == "mean" else total)
 
+    @_nan_quiet
     def backward(self, g: np.ndarray) -> tuple:
         nll = self.nll
         if self.reduction == "none":
             scale = g.reshape(-1)
-        elif self.reduction == "mean":
-            scale = g / nll.total_w
         else:
-            scale = g
+            scale = g / nll.total_w if self.reduction == "mean" else g
         return nll.grad(scale, g.dtype), None
 
 
@@ -198,6 +213,7 @@ class _SmoothedNll(Function):
     def name(cls) -> str:
         return "AddBackward0"
 
+    @_nan_quiet
     def forward(self, x: np.ndarray, t: np.ndarray, weight: np.ndarray | None, reduction: str,
                 ignore_index: int, eps: float) -> np.ndarray:
         self.nll, self.reduction, self.eps, self.weight = _Nll(), reduction, eps, weight
@@ -214,6 +230,7 @@ class _SmoothedNll(Function):
         tw = self.nll.total_w
         return np.asarray(a * (per.sum(dtype=x.dtype) / tw) + b * (smooth.sum(dtype=x.dtype) / tw))
 
+    @_nan_quiet
     def backward(self, g: np.ndarray) -> tuple:
         nll, eps, c = self.nll, self.eps, self.c
         if self.reduction == "none":
@@ -225,7 +242,7 @@ class _SmoothedNll(Function):
         gx = nll.grad((1 - eps) * scale, g.dtype)
         mask = nll.mask
         assert mask is not None  # set up with plain=False
-        row_scale = (-(eps / c) * np.broadcast_to(scale, mask.shape) * mask).astype(g.dtype)
+        row_scale = np.where(mask, -(eps / c) * np.broadcast_to(scale, mask.shape), 0).astype(g.dtype)
         wrow = np.ones(c, dtype=g.dtype) if self.weight is None else self.weight.astype(g.dtype)
         gx = gx + _unrows(np.multiply.outer(row_scale, wrow), nll.xshape)
         return gx, None
