@@ -298,3 +298,27 @@ def test_cross_entropy_every_target_ignored_is_nan_without_warning(smoothing):
     y = np.array([2, 2, 2, 2, 2])
     check(lambda a, t: WF.cross_entropy(a, t, ignore_index=2, label_smoothing=smoothing),
           lambda a, t: TF.cross_entropy(a, t, ignore_index=2, label_smoothing=smoothing), [X, y], [True, False])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits", "cross_entropy-indices",
+                                  "cross_entropy-probabilities", "nll_loss"])
+def test_empty_batch_as_torch(loss, reduction):
+    # a mean over nothing is nan, silently; sums are 0; gradients are empty
+    name, _, kind = loss.partition("-")
+    x = np.zeros((0, 4), np.float32)
+    if kind == "indices" or name == "nll_loss":
+        t, mask = np.zeros(0, np.int64), [True, False]
+    else:
+        t, mask = np.zeros((0, 4), np.float32), [True, True]
+    check(lambda a, b: getattr(WF, name)(a, b, reduction=reduction),
+          lambda a, b: getattr(TF, name)(a, b, reduction=reduction), [x, t], mask)
+
+
+def test_bce_target_gradient_uses_unclamped_logs():
+    # the loss clamps each log at -100, but the target's gradient is log(1 - x) - log(x): +-inf at 0 and 1
+    x = np.array([0.0, 1.0, 0.5, 0.2], np.float32)
+    t = np.array([1.0, 0.0, 1.0, 0.3], np.float32)
+    check(lambda a, b: WF.binary_cross_entropy(a, b, reduction="sum"),
+          lambda a, b: TF.binary_cross_entropy(a, b, reduction="sum"), [x, t])

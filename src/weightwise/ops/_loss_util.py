@@ -35,6 +35,8 @@ def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
         return loss
     if reduction == "sum":
         return np.asarray(loss.sum(dtype=loss.dtype))
+    if loss.size == 0:  # the mean of nothing is nan, silently, as in PyTorch
+        return np.asarray(np.nan, dtype=loss.dtype)
     return np.asarray(loss.mean(dtype=loss.dtype))
 
 

@@ -282,7 +282,7 @@ class _SoftTargetCE(Function):
         if self.reduction == "none":
             scale = np.expand_dims(g, self.cdim)
         elif self.reduction == "mean":
-            scale = g / self.n
+            scale = g / self.n if self.n else g * np.nan  # an empty batch: no elements to reach
         else:
             scale = g
         base = -scale if self.w is None else -scale * self.w
@@ -340,7 +340,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         logp = log_softmax(input, cdim)
         if weight is not None and weight.requires_grad and is_grad_enabled():
             return _soft_target_ce_composed(logp, target, weight, cdim, reduction, float(label_smoothing))
-        fn = _SoftTargetCEMean if reduction == "mean" else _SoftTargetCE
+        # an empty batch: PyTorch fills nan into the negated sum (NegBackward0), it divides by nothing
+        fn = _SoftTargetCEMean if reduction == "mean" and x.size else _SoftTargetCE
         return fn.apply(logp, target, weight=w, reduction=reduction, eps=float(label_smoothing))
     _check_class_targets("cross_entropy", input, target, ignore_index)
     w = _class_weight("cross_entropy", weight, c)
@@ -393,7 +394,6 @@ class BinaryCrossEntropyBackward0(Function):
         with np.errstate(divide="ignore"):
             lx = np.maximum(np.log(x), -100)
             l1x = np.maximum(np.log1p(-x), -100)
-        self.lx, self.l1x = lx, l1x
         loss = -(t * (lx - l1x) + l1x)
         if weight is not None:
             loss = loss * weight
@@ -408,7 +408,10 @@ class BinaryCrossEntropyBackward0(Function):
         if self.needs_input_grad[0]:
             gx = (scale * (x - t) / np.maximum((1 - x) * x, x.dtype.type(1e-12))).astype(x.dtype, copy=False)
         if self.needs_input_grad[1]:
-            gt = unbroadcast((scale * (self.l1x - self.lx)).astype(x.dtype, copy=False), t.shape)
+            # unclamped logs, as PyTorch: +-inf where the input is exactly 0 or 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = -(np.log(x) - np.log1p(-x))
+            gt = unbroadcast((scale * local).astype(x.dtype, copy=False), t.shape)
         return gx, gt
 
 
