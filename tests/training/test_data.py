@@ -126,3 +126,29 @@ def test_clip_grad_value_and_vectors():
     with pytest.raises(RuntimeError, match="non-finite"):
         pw[0].grad._a[0, 0] = np.inf
         wu.clip_grad_norm_(pw, 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan, None])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), -1.0])
+def test_clip_grad_norm_non_finite_and_zero_gradients_as_torch(bad, norm_type):
+    # inf/nan gradients scale everything by 0 or nan, zero gradients under a negative norm give an
+    # infinite norm: PyTorch's values, without NumPy warnings (warnings are errors in the tests)
+    libs = []
+    for lib in (ww, torch):
+        g = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32) if bad is not None else np.zeros((2, 2), np.float32)
+        if bad is not None:
+            g[0, 1] = bad
+        p = lib.nn.Parameter(lib.tensor(np.zeros((2, 2), np.float32)))
+        p.grad = lib.tensor(g)
+        norm = (wu if lib is ww else torch.nn.utils).clip_grad_norm_([p], 1.0, norm_type)
+        libs.append((norm.numpy(), p.grad.numpy()))
+    (nw, gw), (nt, gt) = libs
+    np.testing.assert_allclose(nw, nt, rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(gw, gt, rtol=1e-6, equal_nan=True)
+
+
+def test_parameters_to_vector_empty_is_a_value_error_as_torch():
+    with pytest.raises(ValueError):
+        torch.nn.utils.parameters_to_vector([])
+    with pytest.raises(ValueError, match="non-empty list"):
+        wu.parameters_to_vector([])

@@ -37,8 +37,9 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0, e
     p = float(norm_type)
     if not ts:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
-    norms = np.array([_norm(t._a, p) for t in ts])
-    total = np.asarray(_norm(norms.astype(ts[0]._a.dtype, copy=False), p), dtype=ts[0]._a.dtype)
+    with np.errstate(all="ignore"):  # inf/nan gradients, 0 ** negative p: the IEEE result, silently
+        norms = np.array([_norm(t._a, p) for t in ts])
+        total = np.asarray(_norm(norms.astype(ts[0]._a.dtype, copy=False), p), dtype=ts[0]._a.dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {p} for gradients from `parameters` is non-finite, so it cannot be clipped. "
@@ -60,9 +61,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     dt = total._a.dtype
-    coef = min(dt.type(float(max_norm)) / (total._a + dt.type(1e-6)), dt.type(1.0))
-    for g in grads:
-        np.multiply(g._a, g._a.dtype.type(coef), out=g._a)
+    with np.errstate(all="ignore"):  # a non-finite norm scales by 0 or nan, as PyTorch
+        coef = min(dt.type(float(max_norm)) / (total._a + dt.type(1e-6)), dt.type(1.0))
+        for g in grads:
+            np.multiply(g._a, g._a.dtype.type(coef), out=g._a)
     return total
 
 

@@ -17,7 +17,8 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
     ps = list(parameters)
     if not ps:
-        raise RuntimeError("parameters_to_vector(): expected a non-empty list of parameters")
+        raise ValueError("parameters_to_vector(): expected a non-empty list of parameters (torch.cat(): expected a "
+                         "non-empty list of Tensors)")
     return cat([p.reshape(-1) for p in ps])
 
 
