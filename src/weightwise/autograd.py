@@ -107,7 +107,7 @@ class Function:
             _check_finite(cls.name(), out, "forward")
         r = _new(_Tensor)
         r._a = out
-        r.grad = None
+        r._grad = None
         r.grad_fn = None
         r._hooks = None
         r._retains_grad = False
@@ -400,12 +400,12 @@ def _copy(g: np.ndarray) -> np.ndarray:
 def _accumulate(t: Tensor, g: np.ndarray, given: dict[int, np.ndarray]) -> None:
     """Sum `g` into `t.grad`; a new `.grad` takes `g` itself unless it may be shared (a view, a
     read-only array, an array the caller passed in or another `.grad` already took)."""
-    tg = t.grad
+    tg = t._grad
     if tg is None:
         if g.base is not None or id(g) in given or not g.flags.writeable:
             g = _copy(g)
         given[id(g)] = g
-        t.grad = _Tensor._make(g)
+        t._grad = _Tensor._make(g)
     else:
         ga = tg._a
         if ga.shape == g.shape:
@@ -511,12 +511,12 @@ def grad(
             t.grad_fn._retain = weakref.ref(t)
             patched.append(t.grad_fn)
     try:
-        saved_grads = {id(t): t.grad for t in ins if t.grad_fn is not None}
+        saved_grads = {id(t): t._grad for t in ins if t.grad_fn is not None}
         res = run_backward(roots, bool(retain_graph), capture=capture) if roots else {}
         assert res is not None
         for t in ins:
             if t.grad_fn is not None:
-                t.grad = saved_grads[id(t)]
+                t._grad = saved_grads[id(t)]
     finally:
         for fn in patched:
             fn._retain = None

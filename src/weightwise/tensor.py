@@ -9,6 +9,7 @@ delegations to `weightwise.ops`; the op math lives there.
 from __future__ import annotations
 
 import builtins
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -16,6 +17,8 @@ import numpy as np
 
 from . import _dtype
 from . import autograd as _autograd
+from ._grad_attr import NON_LEAF_GRAD as _NON_LEAF_GRAD
+from ._grad_attr import check_grad as _check_grad
 
 
 class Size(tuple):
@@ -95,7 +98,7 @@ def check_device(dev: Any, api: str = "tensor") -> None:
 class Tensor:
     """An n-dimensional array of one dtype, optionally recording operations for autograd."""
 
-    __slots__ = ("_a", "requires_grad", "grad", "grad_fn", "_vc", "_base", "_hooks", "_retains_grad", "__weakref__", "__dict__")
+    __slots__ = ("_a", "requires_grad", "_grad", "grad_fn", "_vc", "_base", "_hooks", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # so that `ndarray * Tensor` defers to Tensor.__rmul__
 
     def __init__(self, *args: Any, dtype: Any = None, device: Any = None) -> None:
@@ -108,7 +111,7 @@ class Tensor:
             a = np.zeros(tuple(int(s) for s in args), dtype=dt.np)
         self._a = a
         self.requires_grad = False
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn = None
         self._vc = [0]
         self._base = None
@@ -159,7 +162,7 @@ class Tensor:
         t = object.__new__(cls)
         t._a = a if type(a) is np.ndarray else np.asarray(a)
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._vc = [0]
         t._base = None
@@ -390,6 +393,20 @@ class Tensor:
         return self.to(_dtype.bool_)
 
     # ------------------------------------------------------------------ autograd
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by `backward()` (leaves, and non-leaves after `retain_grad()`)."""
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if not self.is_leaf and not requires_grad:
             raise RuntimeError(
@@ -455,8 +472,8 @@ class Tensor:
         new._a = _copy_sharing(self._a, memo)
         new.requires_grad = self.requires_grad
         memo[id(self)] = new
-        if self.grad is not None:
-            new.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
         import copy as _copy
 
         for k, v in getattr(self, "__dict__", {}).items():

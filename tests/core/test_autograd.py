@@ -92,7 +92,8 @@ def test_retain_grad() -> None:
 
     close(*both(run))
     x = ww.ones(2, requires_grad=True)
-    assert (x * 2).grad is None
+    with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):  # as PyTorch
+        assert (x * 2).grad is None
 
 
 def test_autograd_grad_allow_unused() -> None:
@@ -400,3 +401,35 @@ def test_anomaly_names_backward_op() -> None:
             (ww.tensor([0.0, 1.0], requires_grad=True) - 1).log()
     finally:
         autograd.set_detect_anomaly(False)
+
+
+@pytest.mark.parametrize("value", ["a", "int64", "shape", "float64"])
+def test_assigning_a_wrong_grad_raises_as_torch(value) -> None:
+    def run(lib):  # type: ignore[no-untyped-def]
+        x = lib.ones(2, requires_grad=True)
+        v = {"a": "a", "int64": lib.ones(2, dtype=lib.int64), "shape": lib.ones(2, 2),
+             "float64": lib.ones(2, dtype=lib.float64)}[value]
+        try:
+            x.grad = v
+        except (TypeError, RuntimeError) as e:
+            return type(e), str(e)
+        return None
+
+    assert run(ww) == run(torch)
+
+
+def test_grad_attribute_of_leaves_and_retained_non_leaves_is_quiet() -> None:
+    import warnings
+
+    x = ww.ones(2, requires_grad=True)
+    y = x * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x.grad is None
+        y.retain_grad()
+        assert y.grad is None
+        y.grad = ww.ones(2)  # a non-leaf may be given a gradient, as in PyTorch
+        assert (x * 2).detach().grad is None  # detached: a leaf again
+    x.grad = ww.full((2,), 5.0)
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [7.0, 7.0]  # accumulated into the assigned gradient
