@@ -1,5 +1,6 @@
-"""What `Tensor.grad` says and checks, as PyTorch: the warning for a non-leaf's `.grad`, and the
-errors for assigning a gradient of the wrong type, dtype or size."""
+"""What `Tensor.grad` says and checks, as PyTorch: the warning for a non-leaf's `.grad` (and for
+`float()` of a tensor in the graph), and the errors for assigning a gradient of the wrong type,
+dtype or size."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ NON_LEAF_GRAD = (
     "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
     "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information."
 )
+
+SCALAR_OF_GRAPH = ("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                   "Consider using tensor.detach() first.")
 
 # C++ element type names (the gradient's, in PyTorch's message) and scalar type names (the tensor's)
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",

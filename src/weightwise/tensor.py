@@ -18,6 +18,7 @@ import numpy as np
 from . import _dtype
 from . import autograd as _autograd
 from ._grad_attr import NON_LEAF_GRAD as _NON_LEAF_GRAD
+from ._grad_attr import SCALAR_OF_GRAPH as _SCALAR_OF_GRAPH
 from ._grad_attr import check_grad as _check_grad
 
 
@@ -298,6 +299,8 @@ class Tensor:
         return self._a.reshape(()).item()
 
     def __float__(self) -> float:
+        if self.grad_fn is not None:  # PyTorch warns for a result in the graph (not for a leaf)
+            warnings.warn(_SCALAR_OF_GRAPH, UserWarning, stacklevel=2)
         return float(self._scalar("float"))
 
     def __int__(self) -> int:

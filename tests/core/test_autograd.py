@@ -433,3 +433,14 @@ def test_grad_attribute_of_leaves_and_retained_non_leaves_is_quiet() -> None:
     x.grad = ww.full((2,), 5.0)
     (x * 2).sum().backward()
     assert x.grad.tolist() == [7.0, 7.0]  # accumulated into the assigned gradient
+
+
+def test_float_of_a_tensor_in_the_graph_warns_as_torch() -> None:
+    x = ww.ones(1, requires_grad=True)
+    with pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
+        assert float(x * 2) == 2.0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(x) == 1.0 and (x * 2).item() == 2.0 and int(x * 2) == 2  # quiet, as in PyTorch
