@@ -152,3 +152,25 @@ def test_parameters_to_vector_empty_is_a_value_error_as_torch():
         torch.nn.utils.parameters_to_vector([])
     with pytest.raises(ValueError, match="non-empty list"):
         wu.parameters_to_vector([])
+
+
+def test_no_batching_converts_as_torch_default_convert():
+    # batch_size=None: tuples become lists, NumPy arrays and scalars tensors, namedtuples and dicts keep their type
+    P = namedtuple("P", "a b")
+    items = [(np.ones(2, np.float32), 3), np.float32(1.5), P(np.int64(3), [np.zeros(1)]), {"k": np.ones(1)},
+             np.array(["a", "b"])]
+
+    def norm(o):  # type: ignore[no-untyped-def]
+        if hasattr(o, "detach"):
+            return ("T", str(o.dtype).split(".")[-1], o.detach().numpy().tolist())
+        if isinstance(o, np.ndarray):
+            return ("nd", o.tolist())
+        if isinstance(o, (list, tuple)):
+            return (type(o).__name__, [norm(x) for x in o])
+        if isinstance(o, dict):
+            return {k: norm(v) for k, v in o.items()}
+        return o
+
+    got = [norm(b) for b in wd.DataLoader(items, batch_size=None)]
+    want = [norm(b) for b in td.DataLoader(items, batch_size=None)]
+    assert got == want

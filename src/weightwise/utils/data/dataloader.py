@@ -7,6 +7,7 @@ a TensorDataset is one call per tensor per batch, faster than any worker pool he
 from __future__ import annotations
 
 import collections.abc
+import copy
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -140,13 +141,20 @@ class DataLoader:
 
 
 def _convert(sample: Any) -> Any:
-    """Without batching: NumPy arrays become tensors, everything else passes through."""
-    if isinstance(sample, np.ndarray):
-        return Tensor._make(sample)
+    """Without batching (PyTorch's default_convert): NumPy arrays and scalars become tensors
+    (string and object arrays stay), tuples become lists, namedtuples and mappings keep their type."""
+    if isinstance(sample, (np.ndarray, np.generic)) and not isinstance(sample, (np.str_, np.bytes_)):
+        if sample.dtype.kind in "OSU":
+            return sample
+        return Tensor._make(np.asarray(sample))
     if isinstance(sample, tuple):
-        return tuple(_convert(s) for s in sample)
+        if hasattr(sample, "_fields"):  # a namedtuple
+            return type(sample)(*(_convert(s) for s in sample))
+        return [_convert(s) for s in sample]  # as PyTorch (for backwards compatibility there)
     if isinstance(sample, list):
         return [_convert(s) for s in sample]
     if isinstance(sample, dict):
-        return {k: _convert(v) for k, v in sample.items()}
+        out = copy.copy(sample)
+        out.update({k: _convert(v) for k, v in sample.items()})
+        return out
     return sample
