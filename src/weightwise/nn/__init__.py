@@ -2,7 +2,35 @@
 
 from . import functional  # noqa: F401
 from . import init
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .activation import (
+    CELU,
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Softshrink,
+    Softsign,
+    Tanh,
+    Tanhshrink,
+    Threshold,
+)
+from .activation import __all__ as _activation_all
 from .batchnorm import BatchNorm1d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .dropout import Dropout
@@ -33,4 +61,4 @@ __all__ = [
     "LoadPlan", "plan_load", "Selector", "freeze", "param_groups", "unfreeze", "tie", "tie_groups", "tied_with", "untie",
     "loadplan", "provenance", "select", "ties",
 ]
-__all__ += _loss_all + ["utils"]
+__all__ += [n for n in _activation_all if n not in __all__] + _loss_all + ["utils"]

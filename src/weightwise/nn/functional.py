@@ -9,6 +9,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu, silu, softplus
+from ..ops.activation_extra import (
+    celu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from ..ops.dropout import dropout
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.linalg import linear
@@ -28,6 +45,8 @@ from ..tensor import Tensor
 __all__ = [
     "elu", "gelu", "hardtanh", "leaky_relu", "linear", "log_softmax", "relu", "sigmoid", "silu",
     "softmax", "softplus", "tanh", "relu_",
+    "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "prelu", "relu6", "selu",
+    "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "huber_loss",
     "l1_loss", "mse_loss", "nll_loss", "one_hot", "smooth_l1_loss",
 ]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from . import _convert_elementwise, _convert_nn, _convert_reduce, _convert_shape  # noqa: F401  (they register)
+from . import (  # noqa: F401  (they register)
+    _convert_activation,
+    _convert_elementwise,
+    _convert_nn,
+    _convert_reduce,
+    _convert_shape,
+)
 from ._registry import (
     CONVERTERS,
     Dyn,

@@ -1,0 +1,37 @@
+"""The extra activation modules export to ONNX and onnxruntime agrees with them."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import weightwise as ww
+from weightwise import nn
+from weightwise.onnx import export
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _check(model, x, opset=17):
+    buf = io.BytesIO()
+    export(model, (x,), buf, opset_version=opset)
+    onnx.checker.check_model(onnx.load_from_string(buf.getvalue()), full_check=True)
+    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    with ww.no_grad():
+        want = model(x).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", [
+    nn.SELU(), nn.CELU(0.5), nn.Mish(), nn.Hardswish(), nn.Hardsigmoid(), nn.LogSigmoid(), nn.Softsign(),
+    nn.Tanhshrink(), nn.Threshold(0.1, 20.0), nn.Softshrink(0.3), nn.Hardshrink(0.3), nn.ReLU6(),
+    nn.Hardtanh(-2.0, 2.0), nn.Softmin(1), nn.GLU(1), nn.PReLU(), nn.PReLU(4, 0.1), nn.Softplus(2.0, 5.0),
+], ids=repr)
+@pytest.mark.parametrize("opset", [17, 18])
+def test_extra_activations(layer, opset):
+    ww.manual_seed(0)
+    _check(layer, ww.randn(3, 4, 2) * 4, opset)
