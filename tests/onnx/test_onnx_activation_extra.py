@@ -35,3 +35,13 @@ def _check(model, x, opset=17):
 def test_extra_activations(layer, opset):
     ww.manual_seed(0)
     _check(layer, ww.randn(3, 4, 2) * 4, opset)
+
+
+@pytest.mark.parametrize("layer", [nn.GroupNorm(2, 4), nn.GroupNorm(1, 4, affine=False), nn.GroupNorm(4, 4, bias=False),
+                                   nn.RMSNorm(2), nn.RMSNorm([4, 2], eps=1e-3, elementwise_affine=False)], ids=repr)
+def test_group_and_rms_norm(layer):
+    ww.manual_seed(0)
+    with ww.no_grad():
+        for p in layer.parameters():
+            p.uniform_(0.5, 1.5)
+    _check(layer, ww.randn(3, 4, 2) * 4)

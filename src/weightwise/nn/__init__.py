@@ -38,7 +38,7 @@ from .flatten import Flatten, Unflatten
 from .lazy import LazyModuleMixin
 from .linear import Bilinear, Identity, LazyLinear, Linear
 from .module import Module
-from .normalization import LayerNorm
+from .normalization import GroupNorm, LayerNorm, RMSNorm
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .sparse import Embedding
 
@@ -55,7 +55,7 @@ from .loss import __all__ as _loss_all
 
 __all__ = [
     "BatchNorm1d", "Bilinear", "Buffer", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity",
-    "LayerNorm", "LazyLinear", "LazyModuleMixin", "LeakyReLU", "Linear", "LogSoftmax", "Module", "ModuleDict",
+    "GroupNorm", "LayerNorm", "RMSNorm", "LazyLinear", "LazyModuleMixin", "LeakyReLU", "Linear", "LogSoftmax", "Module", "ModuleDict",
     "ModuleList", "Parameter", "ParameterDict", "ParameterList", "ReLU", "Sequential", "SiLU", "Sigmoid",
     "Softmax", "Tanh", "Unflatten", "UninitializedBuffer", "UninitializedParameter", "functional", "init",
     "LoadPlan", "plan_load", "Selector", "freeze", "param_groups", "unfreeze", "tie", "tie_groups", "tied_with", "untie",

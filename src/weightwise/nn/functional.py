@@ -39,6 +39,7 @@ from ..ops.loss import (
     nll_loss,
     smooth_l1_loss,
 )
+from ..ops.normalization import group_norm, layer_norm, rms_norm
 from ..ops.reduce import log_softmax, softmax
 from ..tensor import Tensor
 
@@ -46,7 +47,7 @@ __all__ = [
     "elu", "gelu", "hardtanh", "leaky_relu", "linear", "log_softmax", "relu", "sigmoid", "silu",
     "softmax", "softplus", "tanh", "relu_",
     "celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "logsigmoid", "mish", "prelu", "relu6", "selu",
-    "softmin", "softshrink", "softsign", "tanhshrink", "threshold",
+    "softmin", "softshrink", "softsign", "tanhshrink", "threshold", "group_norm", "layer_norm", "rms_norm",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "huber_loss",
     "l1_loss", "mse_loss", "nll_loss", "one_hot", "smooth_l1_loss",
 ]

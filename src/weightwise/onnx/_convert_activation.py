@@ -1,4 +1,4 @@
-"""Converters for the extra activations (`weightwise.ops.activation_extra`).
+"""Converters for the extra activations (`weightwise.ops.activation_extra`) and group norm.
 
 SELU's node shares PyTorch's name EluBackward0 with ELU, so it is registered by its class (the
 registry looks classes up first); the others go by their grad_fn names. Composites (relu6,
@@ -78,3 +78,24 @@ def _glu(ctx: NodeContext) -> str:
     first, second = b.op("Split", [ctx.ins[0]], n_out=2, axis=int(ctx.attr("dim")), num_outputs=2) \
         if b.opset >= 18 else b.op("Split", [ctx.ins[0]], n_out=2, axis=int(ctx.attr("dim")))
     return b.op("Mul", [first, b.op("Sigmoid", [second])])
+
+
+@register("NativeGroupNormBackward0")
+def _group_norm(ctx: NodeContext) -> str:
+    """Inputs (x, weight?, bias?): statistics over (N, groups, rest), from plain ops so that any
+    opset from 17 runs it; weight and bias broadcast per channel."""
+    b, x, dt = ctx.b, ctx.ins[0], ctx.in_dtype()
+    ndim, groups = len(ctx.in_shape()), int(ctx.attr("groups"))
+    has_w, has_b = bool(ctx.attr("has_w")), bool(ctx.attr("has_b"))
+    xg = b.reshape(x, [0, groups, -1])  # 0: keep the (possibly dynamic) batch size
+    centred = b.op("Sub", [xg, b.reduce("ReduceMean", xg, [2], True)])
+    var = b.reduce("ReduceMean", b.op("Mul", [centred, centred]), [2], True)
+    std = b.op("Sqrt", [b.op("Add", [var, b.scalar(float(ctx.attr("eps")), dt)])])
+    out = b.op("Reshape", [b.op("Div", [centred, std]), b.op("Shape", [x])])
+    per_channel = [-1] + [1] * (ndim - 2)
+    if has_w:
+        out = b.op("Mul", [out, b.reshape(ctx.ins[1], per_channel)])
+    if has_b:
+        out = b.op("Add", [out, b.reshape(ctx.ins[2 if has_w else 1], per_channel)])
+    ctx.out_dyn = dict(ctx.in_dyn[0])
+    return out

@@ -131,3 +131,83 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     _ = is_grad_enabled
     return NativeBatchNormBackward0.apply(*args, mean=mean.astype(x.dtype), invstd=invstd, training=training,
                                           has_w=weight is not None, has_b=bias is not None)
+
+
+class NativeGroupNormBackward0(Function):
+    """Group norm of x (N, C, *): channels in `groups` groups, each normalised over its channels
+    and all positions of one sample; then a per-channel scale and shift. Inputs (x, weight?, bias?)."""
+
+    saved_inputs = (0,)
+
+    def forward(self, x: np.ndarray, *wb: np.ndarray, groups: int, eps: float,  # type: ignore[override]
+                has_w: bool, has_b: bool) -> np.ndarray:
+        n, c = x.shape[0], x.shape[1]
+        xg = x.reshape(n, groups, -1)  # (N, G, C/G * positions)
+        mean = xg.mean(axis=2, keepdims=True)
+        xc = xg - mean
+        var = (xc * xc).mean(axis=2, keepdims=True)
+        self.rstd = (1.0 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
+        self.xhat = (xc * self.rstd).reshape(x.shape)
+        self.groups, self.has_w, self.has_b = groups, has_w, has_b
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        self.w = wb[0].reshape(shape) if has_w else None
+        out = self.xhat * self.w if has_w else self.xhat.copy()
+        if has_b:
+            out = out + wb[1 if has_w else 0].reshape(shape)
+        return out
+
+    def backward(self, g: np.ndarray) -> tuple:
+        n = g.shape[0]
+        gx = g * self.w if self.w is not None else g
+        gg, xh = gx.reshape(n, self.groups, -1), self.xhat.reshape(n, self.groups, -1)
+        if gg.shape[2]:
+            dx = (gg - gg.mean(axis=2, keepdims=True) - xh * (gg * xh).mean(axis=2, keepdims=True)) * self.rstd
+        else:
+            dx = np.zeros_like(gg)
+        grads: list[Any] = [dx.reshape(g.shape)]
+        axes = (0,) + tuple(range(2, g.ndim))
+        if self.has_w:
+            grads.append((g * self.xhat).sum(axis=axes))
+        if self.has_b:
+            grads.append(g.sum(axis=axes))
+        return tuple(grads)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise input (N, C, *) over groups of C / num_groups channels (and all positions) per
+    sample, then scale and shift each channel (Wu & He, Group Normalization, 2018)."""
+    x = input._a
+    if x.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {x.ndim}")
+    if num_groups <= 0 or x.shape[1] % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(x.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t._a.shape != (x.shape[1],):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {list(t._a.shape)} and input of shape {list(x.shape)}")
+    args = [input] + [t for t in (weight, bias) if t is not None]
+    return NativeGroupNormBackward0.apply(*args, groups=num_groups, eps=eps, has_w=weight is not None,
+                                          has_b=bias is not None)
+
+
+def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2 over the trailing dims) + eps) * weight (Zhang & Sennrich, 2019).
+
+    Composed from ops as PyTorch's CPU implementation (grad_fn MulBackward0); `eps` defaults to
+    the machine epsilon of the input's dtype.
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k, a = len(shape), input._a
+    if tuple(a.shape[a.ndim - k:]) != shape or a.ndim < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of size{list(a.shape)}"
+        )
+    if eps is None:
+        eps = float(np.finfo(a.dtype).eps) if a.dtype.kind == "f" else float(np.finfo(np.float32).eps)
+    dims = tuple(range(a.ndim - k, a.ndim))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
