@@ -4,13 +4,66 @@ Each rule updates `param` and its state arrays in place with a handful of whole-
 (`out=`), in the order of operations of PyTorch's single-tensor CPU implementation, so the same
 float32 roundings happen and trajectories agree step for step. No rule knows about Tensors,
 parameter groups or autograd; the optimizers in this package only look up state and call them.
+Non-finite values (inf/nan gradients, 0/0 with eps=0) follow IEEE arithmetic, as in PyTorch;
+`Optimizer.step` silences NumPy's warnings about them.
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 Record = list[tuple[float, float]]
+
+
+_HALF = np.dtype(np.float16)
+
+
+def _needs_widening(param: np.ndarray) -> bool:
+    """Whether `param` is updated through `_widened`: 0-d, or a 16-bit type other than float16."""
+    return param.ndim == 0 or (param.itemsize < 4 and param.dtype != _HALF)
+
+
+def _working(a: np.ndarray) -> np.ndarray:
+    """`a` as `_widened` hands it to a rule: at least 1-d; float32 if narrower, except float16."""
+    if a.itemsize < 4 and a.dtype != _HALF:
+        return a.astype(np.float32).reshape(a.shape or (1,))
+    return a.reshape(a.shape or (1,))
+
+
+def _widened(rule: Callable[..., Any], param: np.ndarray, grad: np.ndarray,
+             states: tuple[np.ndarray | None, ...], kw: dict[str, Any]) -> Any:
+    """Run `rule` on stand-ins for a 0-d or bfloat16 parameter and its state, then write the
+    parameter and state back in place; return what `rule` returns (on the stand-ins).
+
+    A 0-d array stands in as a 1-element view: ufuncs return NumPy scalars for 0-d operands,
+    which `out=` cannot take. A bfloat16 (or float8) array stands in as a float32 copy: NumPy
+    would turn it into float32 part-way through the rule (a Python float promotes it), and
+    PyTorch's CPU kernels compute it in float32 anyway, rounding once per op. float16 stays
+    float16: NumPy's float16 loops also compute in float32 and round each result, so that
+    PyTorch's float16 behaviour (eps=1e-8 rounds to 0 in a float16 denominator) carries over.
+    """
+    work = [None if a is None else _working(a) for a in states]
+    w = _working(param)
+    out = rule(w, _working(grad), *work, **kw)
+    for a, b in zip((param, *states), (w, *work)):
+        if a is not None and b is not None:
+            np.copyto(a, b.reshape(a.shape), casting="unsafe")
+    return out
+
+
+def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, diff: np.ndarray) -> None:
+    """start += weight * (end - start) in place, as `torch.lerp_`; `diff` holds end - start and
+    is used as scratch. From weight 0.5 on, PyTorch works from `end` instead, so that weight 1
+    gives `end` exactly (and an inf in `end` gives nan, not inf)."""
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        # weight - 1 as PyTorch's kernel has it: in float32 (float64 for float64 arrays), exactly
+        diff *= (weight if start.dtype == np.float64 else float(np.float32(weight))) - 1.0
+        np.add(end, diff, out=start)
 
 
 def _record(record: Record | None, update: np.ndarray, param: np.ndarray) -> None:
@@ -50,6 +103,13 @@ def sgd(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None,
     Returns the (possibly new) momentum buffer. `record`, if given, receives
     (||lr g||^2, ||param||^2) before the update.
     """
+    if _needs_widening(param):
+        new = _widened(sgd, param, grad, (momentum_buffer,), dict(
+            lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
+            maximize=maximize, record=record))
+        if momentum_buffer is not None or new is None:
+            return momentum_buffer
+        return new.astype(param.dtype).reshape(param.shape)
     g = _decayed_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
@@ -107,6 +167,11 @@ def _adam_slice(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
                 max_exp_avg_sq: np.ndarray | None, *, step: float, lr: float, beta1: float, beta2: float,
                 eps: float, weight_decay: float, amsgrad: bool, maximize: bool,
                 decoupled_weight_decay: bool, record: Record | None) -> None:
+    if _needs_widening(param):
+        _widened(_adam_slice, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq), dict(
+            step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay, record=record))
+        return
     if decoupled_weight_decay:
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
@@ -114,10 +179,9 @@ def _adam_slice(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     else:
         g = _decayed_grad(param, grad, weight_decay, maximize)
     tmp = np.subtract(g, exp_avg)
-    tmp *= 1 - beta1
-    exp_avg += tmp  # lerp(exp_avg, g, 1 - beta1)
-    np.square(g, out=tmp)
-    tmp *= 1 - beta2
+    _lerp_(exp_avg, g, 1 - beta1, tmp)
+    np.multiply(g, 1 - beta2, out=tmp)  # (1 - beta2) g g, in PyTorch's order: g g overflows float16 at 256
+    tmp *= g
     exp_avg_sq *= beta2
     exp_avg_sq += tmp
     bias_correction1 = 1 - beta1**step
@@ -145,6 +209,11 @@ def rmsprop(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_av
     v = alpha v + (1 - alpha) g^2; avg = sqrt(v - mean_g^2 if centered else v) + eps;
     buf = momentum buf + g / avg, param -= lr buf (or param -= lr g / avg without momentum).
     """
+    if _needs_widening(param):
+        _widened(rmsprop, param, grad, (square_avg, grad_avg, momentum_buffer), dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered,
+            maximize=maximize, record=record))
+        return
     g = _decayed_grad(param, grad, weight_decay, maximize)
     tmp = np.multiply(g, 1 - alpha)
     tmp *= g
@@ -153,8 +222,7 @@ def rmsprop(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_av
     if centered:
         assert grad_avg is not None
         np.subtract(g, grad_avg, out=tmp)
-        tmp *= 1 - alpha
-        grad_avg += tmp
+        _lerp_(grad_avg, g, 1 - alpha, tmp)
         np.multiply(grad_avg, grad_avg, out=tmp)
         np.subtract(square_avg, tmp, out=tmp)
         np.sqrt(tmp, out=tmp)
@@ -177,6 +245,11 @@ def rmsprop(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_av
 def adagrad(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *, step: float, lr: float,
             lr_decay: float, eps: float, weight_decay: float, maximize: bool, record: Record | None = None) -> None:
     """Adagrad (Duchi et al., 2011): s += g^2; param -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)."""
+    if _needs_widening(param):
+        _widened(adagrad, param, grad, (state_sum,), dict(
+            step=step, lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay, maximize=maximize,
+            record=record))
+        return
     g = _decayed_grad(param, grad, weight_decay, maximize)
     clr = lr / (1 + (step - 1) * lr_decay)
     tmp = np.multiply(g, g)

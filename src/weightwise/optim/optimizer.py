@@ -154,8 +154,11 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            self._update_group(group)
+        # inf/nan gradients, overflow, 0/0 with eps=0: the IEEE result, silently, as PyTorch.
+        # One errstate for the whole step (about 1 us), not one per parameter.
+        with np.errstate(all="ignore"):
+            for group in self.param_groups:
+                self._update_group(group)
         for hook in list(self._step_post_hooks.values()):
             hook(self, (), {})
         return loss

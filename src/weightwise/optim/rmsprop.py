@@ -80,9 +80,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                st = self.state[p]
-                st["step"] = _step_tensor()
-                st["sum"] = Tensor._make(np.full_like(p._a, group["initial_accumulator_value"]))
+                _init_adagrad_state(self.state[p], p, group)
 
     def _reports_updates(self, group: dict[str, Any]) -> bool:
         return True
@@ -92,6 +90,9 @@ class Adagrad(Optimizer):
                   maximize=group["maximize"])
         state, rec = self.state, self._update_record
         params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
+            if not state[p]:  # a group added after construction
+                _init_adagrad_state(state[p], p, group)
         single, batches = self._split_small(params, [state[p] for p in params], key=_step_of)
         for p, st in single:
             step = _scalar_step(st)
@@ -103,3 +104,9 @@ class Adagrad(Optimizer):
             w, g = self._flat_params(batch)
             F.adagrad(w, g, self._flat_state(batch, "sum"), step=step, **kw)
             self._write_back(batch, w)
+
+
+def _init_adagrad_state(st: dict[str, Any], p: Tensor, group: dict[str, Any]) -> None:
+    """`step` 0 and `sum` filled with the group's `initial_accumulator_value`."""
+    st["step"] = _step_tensor()
+    st["sum"] = Tensor._make(np.full_like(p._a, group["initial_accumulator_value"]))
