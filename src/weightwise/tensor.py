@@ -295,6 +295,8 @@ class Tensor:
 
     def _scalar(self, kind: str) -> Any:
         if self._a.size != 1:
+            if kind in ("float", "int"):  # float(t), int(t): Python's conversion protocol, as PyTorch
+                raise ValueError("only one element tensors can be converted to Python scalars")
             raise RuntimeError(f"a Tensor with {self._a.size} elements cannot be converted to Scalar")
         return self._a.reshape(()).item()
 

@@ -444,3 +444,12 @@ def test_float_of_a_tensor_in_the_graph_warns_as_torch() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert float(x) == 1.0 and (x * 2).item() == 2.0 and int(x * 2) == 2  # quiet, as in PyTorch
+
+
+@pytest.mark.parametrize("convert", [float, int, bool, lambda t: t.item()])
+def test_converting_a_many_element_tensor_raises_as_torch(convert) -> None:
+    with pytest.raises(Exception) as et:
+        convert(torch.ones(2))
+    with pytest.raises(Exception) as ew:
+        convert(ww.ones(2))
+    assert type(ew.value) is type(et.value) and str(ew.value) == str(et.value)
