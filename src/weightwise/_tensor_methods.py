@@ -20,6 +20,7 @@ from .ops import indexing as Ix
 from .ops import linalg as L
 from .ops import movement as M
 from .ops import reduce as R
+from .ops._fp import FP_ERRORS, finish_inplace
 from .tensor import Tensor
 
 _LEAF_ERR = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -102,7 +103,10 @@ def _binary_inplace(ufunc: Any, op: Callable) -> Callable:
             other_grad = False
         if a.dtype.kind in "fV" and not (grad_on and (self.requires_grad or other_grad)):
             if type(b) is float or type(b) is int or (isinstance(b, np.ndarray) and b.dtype.kind in "biufV"):
-                ufunc(a, b, out=a, casting="unsafe")
+                try:
+                    ufunc(a, b, out=a, casting="unsafe")
+                except FP_ERRORS:  # inf or nan results, silently, as PyTorch
+                    finish_inplace(ufunc, a, b)
                 self._vc[0] += 1
                 return self
         return _inplace(self, lambda s: op(s, other), (other,))
@@ -230,7 +234,7 @@ _METHODS: dict[str, Any] = {
     "__mul__": E.mul, "__rmul__": E.mul, "mul": E.mul, "multiply": E.mul,
     "__truediv__": E.div, "__rtruediv__": E.rdiv, "div": E.div, "divide": E.div, "true_divide": E.div,
     "__floordiv__": E.floor_divide, "floor_divide": E.floor_divide,
-    "__rfloordiv__": lambda self, o: E.floor_divide(Tensor._make(np.asarray(o, dtype=self._a.dtype)), self),
+    "__rfloordiv__": E.rfloor_divide,
     "__mod__": E.remainder, "remainder": E.remainder,
     "__pow__": E.pow, "__rpow__": E.rpow, "pow": E.pow,
     "__neg__": E.neg, "neg": E.neg, "negative": E.neg, "__pos__": lambda self: self,

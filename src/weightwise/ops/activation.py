@@ -8,12 +8,14 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from ._fp import FP_ERRORS, quiet
 from .elementwise import _sigmoid
 
 
 def _float(t: Tensor, api: str) -> Tensor:
     if t._a.dtype.kind not in "fV":
-        raise RuntimeError(f"{api}(): expected a floating-point input, got {t.dtype}")
+        # NotImplementedError, as PyTorch's missing kernel (a RuntimeError subclass).
+        raise NotImplementedError(f"{api}(): expected a floating-point input, got {t.dtype}")
     return t
 
 
@@ -47,9 +49,10 @@ class ReluBackward0(Function):
         return self.out
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        # NOTE: the gradient at exactly 0 is 0, as in PyTorch (it tests out > 0).
+        # NOTE: the gradient at exactly 0 is 0, as in PyTorch, and NaN passes it (PyTorch zeroes
+        # where out <= 0): out is never negative, so out != 0 is that mask in one comparison.
         # A float mask times g: multiplying by a bool array directly casts in a slow loop.
-        r = np.greater(self.out, 0).astype(g.dtype)
+        r = np.not_equal(self.out, 0).astype(g.dtype)
         return np.multiply(r, g, out=r) if r.ndim else r * g
 
 
@@ -65,10 +68,14 @@ class LeakyReluBackward0(Function):
 
     def forward(self, a: np.ndarray, slope: float) -> np.ndarray:
         self.a, self.slope = a, slope
-        return np.where(a > 0, a, a * a.dtype.type(slope))
+        try:
+            return np.where(a > 0, a, a * a.dtype.type(slope))
+        except FP_ERRORS:  # bfloat16 warns about NaN in comparisons
+            return quiet(lambda: np.where(a > 0, a, a * a.dtype.type(slope)))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        return np.where(self.a > 0, g, g * g.dtype.type(self.slope))
+        with np.errstate(invalid="ignore"):
+            return np.where(self.a > 0, g, g * g.dtype.type(self.slope))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -80,11 +87,14 @@ class EluBackward0(Function):
 
     def forward(self, a: np.ndarray, alpha: float) -> np.ndarray:
         self.a, self.alpha = a, alpha
-        return np.where(a > 0, a, (alpha * np.expm1(np.minimum(a, 0))).astype(a.dtype))
+        with np.errstate(invalid="ignore"):  # bfloat16 warns about NaN in comparisons
+            return np.where(a > 0, a, (alpha * np.expm1(np.minimum(a, 0))).astype(a.dtype))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        # NOTE: PyTorch takes the negative branch where x <= 0, so NaN passes the gradient.
         a = self.a
-        return np.where(a > 0, g, g * (self.alpha * np.exp(np.minimum(a, 0))).astype(a.dtype))
+        with np.errstate(invalid="ignore"):
+            return np.where(a <= 0, g * (self.alpha * np.exp(np.minimum(a, 0))).astype(a.dtype), g)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -118,24 +128,26 @@ class GeluBackward0(Function):
     def forward(self, a: np.ndarray, approximate: str) -> np.ndarray:
         self.a, self.approx = a, approximate
         x = a.astype(np.float64)
-        if approximate == "tanh":
-            out = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
-        else:
-            out = 0.5 * x * (1 + erf_array(x / math.sqrt(2)))
-        return out.astype(a.dtype)
+        with np.errstate(all="ignore"):  # gelu(-inf) is -inf * 0: nan, as in PyTorch
+            if approximate == "tanh":
+                out = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+            else:
+                out = 0.5 * x * (1 + erf_array(x / math.sqrt(2)))
+            return out.astype(a.dtype)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         x = self.a.astype(np.float64)
-        if self.approx == "tanh":
-            k = math.sqrt(2 / math.pi)
-            inner = k * (x + 0.044715 * x**3)
-            t = np.tanh(inner)
-            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-        else:
-            cdf = 0.5 * (1 + erf_array(x / math.sqrt(2)))
-            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            d = cdf + x * pdf
-        return (g * d).astype(g.dtype)
+        with np.errstate(all="ignore"):
+            if self.approx == "tanh":
+                k = math.sqrt(2 / math.pi)
+                inner = k * (x + 0.044715 * x**3)
+                t = np.tanh(inner)
+                d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+            else:
+                cdf = 0.5 * (1 + erf_array(x / math.sqrt(2)))
+                pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+                d = cdf + x * pdf
+            return (g * d).astype(g.dtype)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -150,11 +162,20 @@ class SiluBackward0(Function):
     def forward(self, a: np.ndarray) -> np.ndarray:
         self.a = a
         self.s = _sigmoid(a)
-        return a * self.s
+        try:
+            return a * self.s
+        except FP_ERRORS:  # silu(-inf) is -inf * 0: nan, as in PyTorch
+            return quiet(np.multiply, a, self.s)
 
-    def backward(self, g: np.ndarray) -> np.ndarray:
+    def _grad(self, g: np.ndarray) -> np.ndarray:
         s = self.s
         return g * s * (1 + self.a * (1 - s))
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        try:
+            return self._grad(g)
+        except FP_ERRORS:
+            return quiet(self._grad, g)
 
 
 def silu(input: Tensor) -> Tensor:
@@ -166,13 +187,15 @@ class SoftplusBackward0(Function):
 
     def forward(self, a: np.ndarray, beta: float, threshold: float) -> np.ndarray:
         self.a, self.beta, self.threshold = a, beta, threshold
-        z = a * a.dtype.type(beta)
-        soft = (np.logaddexp(0, z) / beta).astype(a.dtype)
-        return np.where(z > threshold, a, soft)
+        with np.errstate(all="ignore"):  # overflow and NaN give inf and nan, as in PyTorch
+            z = a * a.dtype.type(beta)
+            soft = (np.logaddexp(0, z) / beta).astype(a.dtype)
+            return np.where(z > threshold, a, soft)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        z = self.a * self.a.dtype.type(self.beta)
-        return np.where(z > self.threshold, g, g * _sigmoid(z))
+        with np.errstate(all="ignore"):
+            z = self.a * self.a.dtype.type(self.beta)
+            return np.where(z > self.threshold, g, g * _sigmoid(z))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -184,12 +207,24 @@ class HardtanhBackward0(Function):
 
     def forward(self, a: np.ndarray, lo: float, hi: float) -> np.ndarray:
         self.a, self.lo, self.hi = a, lo, hi
-        return np.clip(a, lo, hi)
+        # The bounds in a's dtype: Python floats would turn bfloat16 into float32, and integer
+        # inputs take the bounds truncated, as PyTorch casts them.
+        lo_, hi_ = np.asarray(lo).astype(a.dtype)[()], np.asarray(hi).astype(a.dtype)[()]
+        with np.errstate(invalid="ignore"):  # bfloat16 warns about NaN in comparisons
+            return np.minimum(np.maximum(a, lo_), hi_)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        # NOTE: hardtanh passes the gradient strictly inside (lo, hi), unlike clamp.
-        return g * ((self.a > self.lo) & (self.a < self.hi))
+        # NOTE: hardtanh passes the gradient strictly inside (lo, hi), unlike clamp, and not at
+        # NaN (as PyTorch's float32 and float64 kernels; its float16 kernel passes it).
+        a = self.a
+        with np.errstate(invalid="ignore"):
+            return g * ((a > self.lo) & (a < self.hi))
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    return HardtanhBackward0.apply(_float(input, "hardtanh"), lo=min_val, hi=max_val)
+    kind = input._a.dtype.kind
+    if kind == "b":
+        raise NotImplementedError("hardtanh(): not implemented for 'Bool' tensors")
+    if kind == "u" and (min_val < 0 or max_val < 0):
+        raise RuntimeError(f"hardtanh(): cannot do hardtanh on an unsigned type with negative limits ({min_val}, {max_val})")
+    return HardtanhBackward0.apply(input, lo=min_val, hi=max_val)

@@ -1,20 +1,38 @@
-"""Reductions: sum, mean, max/min, amax/amin, argmax/argmin, var/std, prod, norm, logsumexp,
-all/any, count_nonzero, and the cumsum scan.
+"""Reductions: sum, mean, max/min, amax/amin, argmax/argmin, all/any, count_nonzero, and the
+cumsum scan; the one import point for every reduction.
 
-softmax and log_softmax live in `softmax.py` and are re-exported here, where callers import them.
+var/std, prod, norm and logsumexp live in `reduce_stats.py`, softmax and log_softmax in
+`softmax.py`; both are re-exported here, where callers import them. As in PyTorch, a sum over
+infinities or one that overflows gives nan or inf silently (see `_fp.py`), and the dim of a 0-d
+tensor (0 or -1) is the tensor itself.
 """
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._reduce_util import _sum_keep
-from ._util import norm_dim, norm_dims
+from ._fp import FP_ERRORS, quiet
+from ._reduce_util import _expand_back, _narrow, _reduce_axes, _sum_keep
+from ._util import norm_dim
+from .reduce_stats import (  # noqa: F401  (re-exported: these were defined here)
+    LinalgVectorNormBackward0,
+    LogsumexpBackward0,
+    ProdBackward0,
+    ProdBackward1,
+    StdBackward0,
+    VarBackward0,
+    _correction,
+    _var,
+    logsumexp,
+    norm,
+    prod,
+    std,
+    var,
+)
 from .softmax import (  # noqa: F401  (re-exported: softmax and log_softmax were defined here)
     LogSoftmaxBackward0,
     SoftmaxBackward0,
@@ -23,15 +41,6 @@ from .softmax import (  # noqa: F401  (re-exported: softmax and log_softmax were
     log_softmax,
     softmax,
 )
-
-
-def _expand_back(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...] | None, keepdim: bool) -> np.ndarray:
-    """Reinsert reduced axes into `g` so that it broadcasts against the input `shape`."""
-    if axes is not None and not keepdim:
-        g = np.expand_dims(g, axes)
-    elif axes is None and not keepdim:
-        g = g.reshape((1,) * len(shape))
-    return g
 
 
 def _promoted_sum_dtype(a: np.ndarray, dtype: Any) -> Any:
@@ -46,6 +55,13 @@ def _promoted_sum_dtype(a: np.ndarray, dtype: Any) -> Any:
 class SumBackward0(Function):
     def forward(self, a: np.ndarray, axes: Any, keepdim: bool, dtype: Any) -> np.ndarray:
         self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        try:
+            return self._sum(a, axes, keepdim, dtype)
+        except FP_ERRORS:  # inf - inf or an overflow: nan or inf, silently, as PyTorch
+            return quiet(self._sum, a, axes, keepdim, dtype)
+
+    @staticmethod
+    def _sum(a: np.ndarray, axes: Any, keepdim: bool, dtype: Any) -> np.ndarray:
         if axes is not None and len(axes) == 1 and dtype == a.dtype and axes[0] == a.ndim - 1 and a.ndim > 1:
             s = _sum_keep(a, axes[0])
             return s if keepdim else s.reshape(s.shape[:-1])
@@ -55,6 +71,8 @@ class SumBackward0(Function):
             # NumPy's reduction over everything, with the accuracy of `sum(dim)`.
             r = np.add.reduce(np.matmul(a, np.ones(a.shape[-1], a.dtype)), axis=None)
             return np.asarray(r).reshape((1,) * a.ndim) if keepdim else np.asarray(r)
+        if _narrow(np.dtype(dtype)):  # accumulate in float32, as PyTorch
+            return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=np.float32)).astype(dtype)
         return np.asarray(a.sum(axis=axes, keepdims=keepdim, dtype=dtype))
 
     def backward(self, g: np.ndarray) -> np.ndarray:
@@ -69,7 +87,7 @@ class SumBackward1(SumBackward0):
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Sum over `dim` (all dims when None); integers accumulate in int64."""
-    axes = norm_dims("sum", dim, input._a.ndim)
+    axes = _reduce_axes("sum", dim, input._a.ndim)
     dt = _promoted_sum_dtype(input._a, dtype)
     fn = SumBackward0 if dim is None else SumBackward1
     return fn.apply(input, axes=axes, keepdim=keepdim, dtype=dt)
@@ -85,7 +103,17 @@ class MeanBackward0(Function):
             for i in axes:
                 n *= a.shape[i]
         self.n = n
-        # The same pairwise sum and division as ndarray.mean, without its Python layers.
+        try:
+            return self._mean(a, axes, keepdim, n)
+        except FP_ERRORS:  # infinities, an overflow, or an empty input (0 / 0): nan or inf
+            return quiet(self._mean, a, axes, keepdim, n)
+
+    @staticmethod
+    def _mean(a: np.ndarray, axes: Any, keepdim: bool, n: int) -> np.ndarray:
+        # The same pairwise sum and division as ndarray.mean, without its Python layers; narrow
+        # floats accumulate in float32, as in PyTorch.
+        if _narrow(a.dtype):
+            return np.asarray(MeanBackward0._mean(a.astype(np.float32), axes, keepdim, n)).astype(a.dtype)
         s = np.add.reduce(a, axis=axes, keepdims=keepdim, dtype=a.dtype)  # type: ignore[call-overload]
         return np.true_divide(s, n, out=s, casting="unsafe") if isinstance(s, np.ndarray) else np.asarray(s / a.dtype.type(n), dtype=a.dtype)
 
@@ -110,12 +138,9 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {input.dtype.name.capitalize() if input.dtype.name != 'int64' else 'Long'}"
         )
-    axes = norm_dims("mean", dim, input._a.ndim)
+    axes = _reduce_axes("mean", dim, input._a.ndim)
     fn = MeanBackward0 if dim is None else MeanBackward1
-    if input._a.size:
-        return fn.apply(input, axes=axes, keepdim=keepdim)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return fn.apply(input, axes=axes, keepdim=keepdim)
+    return fn.apply(input, axes=axes, keepdim=keepdim)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,12 +155,16 @@ class MaxBackward1(Function):
 
     def forward(self, a: np.ndarray, is_max: bool) -> np.ndarray:
         self.a = a
-        self.out = np.asarray(a.max() if is_max else a.min())
+        with np.errstate(invalid="ignore"):  # bfloat16 warns about NaN
+            self.out = np.asarray(a.max() if is_max else a.min())
         return self.out
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        mask = self.a == self.out
-        return (mask * (g / mask.sum())).astype(g.dtype, copy=False)
+        # NOTE: PyTorch's evenly_distribute_backward: a NaN result shares the gradient among
+        # the NaNs of the input.
+        a, out = self.a, self.out
+        mask = np.isnan(a) if np.isnan(out) else a == out
+        return np.where(mask, g / g.dtype.type(mask.sum()), g.dtype.type(0))
 
 
 class MinBackward1(MaxBackward1):
@@ -147,11 +176,15 @@ class MaxBackward0(Function):
 
     def forward(self, a: np.ndarray, dim: int, keepdim: bool, idx: np.ndarray) -> np.ndarray:
         self.shape, self.dim, self.keepdim, self.idx = a.shape, dim, keepdim, idx
+        if a.ndim == 0:  # a 0-d tensor's max along dim 0 is itself
+            return a.copy()
         return np.take_along_axis(a, np.expand_dims(idx, dim), dim) if keepdim else np.squeeze(
             np.take_along_axis(a, np.expand_dims(idx, dim), dim), dim
         )
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        if not self.shape:
+            return g
         out = np.zeros(self.shape, dtype=g.dtype)
         gi = g if self.keepdim else np.expand_dims(g, self.dim)
         np.put_along_axis(out, np.expand_dims(self.idx, self.dim), gi, self.dim)
@@ -167,22 +200,27 @@ class AmaxBackward0(Function):
 
     def forward(self, a: np.ndarray, axes: Any, keepdim: bool, is_max: bool) -> np.ndarray:
         self.a, self.axes, self.keepdim = a, axes, keepdim
-        self.out = np.asarray(a.max(axis=axes, keepdims=True) if is_max else a.min(axis=axes, keepdims=True))
+        with np.errstate(invalid="ignore"):  # bfloat16 warns about NaN
+            self.out = np.asarray(a.max(axis=axes, keepdims=True) if is_max else a.min(axis=axes, keepdims=True))
         return self.out if keepdim else np.squeeze(self.out, axis=axes)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        # NOTE: ties share the gradient; a NaN result (no element equals it) gives nan, as PyTorch.
         mask = self.a == self.out
         g = _expand_back(g, self.a.shape, self.axes, self.keepdim)
-        return (mask * g / mask.sum(axis=self.axes, keepdims=True)).astype(g.dtype, copy=False)
+        with np.errstate(all="ignore"):
+            return (mask * g / mask.sum(axis=self.axes, keepdims=True)).astype(g.dtype, copy=False)
 
 
 class AminBackward0(AmaxBackward0):
     pass
 
 
-def _nonempty(api: str, a: np.ndarray, dim: int | None) -> None:
+def _nonempty(api: str, a: np.ndarray, dim: int | None, error: type[Exception] = IndexError) -> None:
+    """PyTorch's refusal of a reduction with no identity over no elements (`error` when no dim
+    is given: RuntimeError for max/min/amax/amin, IndexError for argmax/argmin)."""
     if a.size == 0 and (dim is None or a.shape[dim] == 0):
-        raise IndexError(
+        raise error(
             f"{api}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
         ) if dim is None else IndexError(f"{api}(): cannot compute over a zero-size dimension {dim}")
@@ -195,16 +233,17 @@ def _max_min(api: str, input: Tensor, dim: Any, keepdim: bool, is_max: bool, oth
     if isinstance(dim, Tensor):
         return maximum(input, dim) if is_max else minimum(input, dim)
     if dim is None:
-        _nonempty(api, input._a, None)
+        _nonempty(api, input._a, None, RuntimeError)
         return (MaxBackward1 if is_max else MinBackward1).apply(input, is_max=is_max)
     d = norm_dim(api, dim, input._a.ndim)
     a = input._a if input._a.ndim else input._a.reshape(1)
     _nonempty(api, a, d)
     idx = np.argmax(a, axis=d) if is_max else np.argmin(a, axis=d)
-    if input._a.ndim == 0:
-        return MaxMinResult(input.clone(), Tensor._make(np.asarray(0, dtype=np.int64)))
+    scalar = input._a.ndim == 0  # values and indices stay 0-d, keepdim or not
+    if scalar:
+        idx = idx.reshape(())
     vals = (MaxBackward0 if is_max else MinBackward0).apply(input, dim=d, keepdim=keepdim, idx=idx)
-    ind = np.expand_dims(idx, d) if keepdim else idx
+    ind = np.expand_dims(idx, d) if keepdim and not scalar else idx
     return MaxMinResult(vals, Tensor._make(np.asarray(ind, dtype=np.int64)))
 
 
@@ -217,14 +256,24 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _max_min("min", input, dim, keepdim, False)
 
 
+def _amax_amin(api: str, fn: type[Function], input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    a = input._a
+    axes = _reduce_axes(api, dim, a.ndim) if dim != () else None
+    if a.size == 0:
+        if axes is None:
+            _nonempty(api, a, None, RuntimeError)
+        for d in axes or ():
+            if a.shape[d] == 0:
+                raise IndexError(f"{api}(): Expected reduction dim {d} to have non-zero size.")
+    return fn.apply(input, axes=axes, keepdim=keepdim, is_max=fn is AmaxBackward0)
+
+
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    axes = norm_dims("amax", dim, input._a.ndim) if dim != () else None
-    return AmaxBackward0.apply(input, axes=axes, keepdim=keepdim, is_max=True)
+    return _amax_amin("amax", AmaxBackward0, input, dim, keepdim)
 
 
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    axes = norm_dims("amin", dim, input._a.ndim) if dim != () else None
-    return AminBackward0.apply(input, axes=axes, keepdim=keepdim, is_max=False)
+    return _amax_amin("amin", AminBackward0, input, dim, keepdim)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -252,208 +301,30 @@ def _arg(api: str, fn: Any, input: Tensor, dim: int | None, keepdim: bool) -> Te
     return Tensor._make(np.asarray(fn(a, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
-# ---------------------------------------------------------------------------------------------
-# var / std / prod / norm / logsumexp
-
-
-def _correction(unbiased: Any, correction: Any) -> float:
-    if correction is not None:
-        return float(correction)
-    if unbiased is None:
-        return 1.0
-    return 1.0 if unbiased else 0.0
-
-
-def _var(a: np.ndarray, axes: Any, ddof: float, keepdim: bool, n: int) -> np.ndarray:
-    """Two-pass variance (as NumPy's), without NumPy's warning when `n - ddof <= 0` (then NaN)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.add.reduce(a, axis=axes, keepdims=True) / a.dtype.type(n) if n else np.full((1,) * a.ndim, np.nan, a.dtype)
-        c = a - m
-        ss = np.add.reduce(c * c, axis=axes, keepdims=keepdim)  # type: ignore[call-overload]
-        return np.asarray(ss / a.dtype.type(builtins.max(n - ddof, 0)), dtype=a.dtype)
-
-
-class VarBackward0(Function):
-    saved_inputs = (0,)
-
-    def forward(self, a: np.ndarray, axes: Any, ddof: float, keepdim: bool) -> np.ndarray:
-        self.a, self.axes, self.ddof, self.keepdim = a, axes, ddof, keepdim
-        self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        return _var(a, axes, ddof, keepdim, self.n)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        a = self.a
-        g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            centred = a - np.add.reduce(a, axis=self.axes, keepdims=True) / a.dtype.type(self.n)
-            scale = np.divide(2.0, builtins.max(self.n - self.ddof, 0))
-            return (g * centred * a.dtype.type(scale)).astype(a.dtype, copy=False)
-
-
-def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
-    """Variance with Bessel's correction by default (`correction=1`)."""
-    if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
-        unbiased, dim = dim, None
-    axes = norm_dims("var", dim, input._a.ndim)
-    return VarBackward0.apply(input, axes=axes, ddof=_correction(unbiased, correction), keepdim=keepdim)
-
-
-class StdBackward0(Function):
-    saved_inputs = (0,)
-    saves_output = True
-
-    def forward(self, a: np.ndarray, axes: Any, ddof: float, keepdim: bool) -> np.ndarray:
-        self.a, self.axes, self.ddof, self.keepdim = a, axes, ddof, keepdim
-        self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        self.out = np.sqrt(_var(a, axes, ddof, keepdim, self.n))
-        return self.out
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        a = self.a
-        g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            centred = a - np.add.reduce(a, axis=self.axes, keepdims=True) / a.dtype.type(self.n)
-            # As PyTorch: grad / (2 std), zero where std == 0, then var's backward.
-            r = np.where(out == 0, a.dtype.type(0), g / (2 * out))
-            scale = np.divide(2.0, builtins.max(self.n - self.ddof, 0))
-            return (r * centred * a.dtype.type(scale)).astype(a.dtype, copy=False)
-
-
-def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None) -> Tensor:
-    if isinstance(dim, bool):
-        unbiased, dim = dim, None
-    axes = norm_dims("std", dim, input._a.ndim)
-    return StdBackward0.apply(input, axes=axes, ddof=_correction(unbiased, correction), keepdim=keepdim)
-
-
-class ProdBackward0(Function):
-    saved_inputs = (0,)
-
-    def forward(self, a: np.ndarray, axis: Any, keepdim: bool) -> np.ndarray:
-        self.a, self.axis, self.keepdim = a, axis, keepdim
-        return np.asarray(a.prod(axis=axis, keepdims=keepdim, dtype=np.int64 if a.dtype.kind in "biu" else a.dtype))
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        a, ax = self.a, self.axis
-        if a.size == 0:
-            return np.zeros(a.shape, g.dtype)
-        axes = None if ax is None else (ax,)
-        g = _expand_back(g, a.shape, axes, self.keepdim)
-        # Product of all the other elements, exact even with zeros: exclusive cumprods from both sides.
-        flat = np.moveaxis(a, ax, -1) if ax is not None else a.reshape(-1)
-        ones = np.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
-        left = np.concatenate([ones, np.cumprod(flat, axis=-1)[..., :-1]], axis=-1)
-        right = np.concatenate([np.cumprod(flat[..., ::-1], axis=-1)[..., ::-1][..., 1:], ones], axis=-1)
-        others = left * right
-        others = np.moveaxis(others, -1, ax) if ax is not None else others.reshape(a.shape)
-        return (g * others).astype(a.dtype, copy=False)
-
-
-class ProdBackward1(ProdBackward0):
-    pass
-
-
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        return ProdBackward0.apply(input, axis=None, keepdim=False)
-    return ProdBackward1.apply(input, axis=norm_dim("prod", dim, input._a.ndim), keepdim=keepdim)
-
-
-class LinalgVectorNormBackward0(Function):
-    saved_inputs = (0,)
-    saves_output = True
-
-    def forward(self, a: np.ndarray, ord: float, axes: Any, keepdim: bool) -> np.ndarray:
-        self.a, self.ord, self.axes, self.keepdim = a, ord, axes, keepdim
-        x = np.abs(a)
-        if ord == 2:
-            out = np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdim))
-        elif ord == np.inf:
-            out = x.max(axis=axes, keepdims=keepdim)
-        elif ord == -np.inf:
-            out = x.min(axis=axes, keepdims=keepdim)
-        elif ord == 0:
-            out = (x != 0).sum(axis=axes, keepdims=keepdim)
-        elif ord == 1:
-            out = x.sum(axis=axes, keepdims=keepdim)
-        else:
-            out = np.sum(x**ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
-        self.out = np.asarray(out, dtype=a.dtype)
-        return self.out
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        a, p = self.a, self.ord
-        g = _expand_back(g, a.shape, self.axes, self.keepdim)
-        out = _expand_back(self.out, a.shape, self.axes, self.keepdim)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if p == 2:
-                # NOTE: PyTorch defines the gradient of the 2-norm at 0 as 0.
-                r = np.where(out == 0, 0, a / out) * g
-            elif p == 1:
-                r = np.sign(a) * g
-            elif p in (np.inf, -np.inf):
-                mask = np.abs(a) == out
-                r = np.sign(a) * mask * g / mask.sum(axis=self.axes, keepdims=True)
-            elif p == 0:
-                r = np.zeros_like(a)
-            else:
-                r = np.where(out == 0, 0, a * np.abs(a) ** (p - 2) / out ** (p - 1)) * g
-        return r.astype(a.dtype, copy=False)
-
-
-def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    """Vector norm of the flattened input, or along `dim` (`p` = 2 / 'fro', 1, inf, ...)."""
-    ord = 2.0 if p in ("fro", None) else float(p)
-    if input._a.dtype.kind not in "fV":
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.name.capitalize()}")
-    return LinalgVectorNormBackward0.apply(input, ord=ord, axes=norm_dims("norm", dim, input._a.ndim), keepdim=keepdim)
-
-
-class LogsumexpBackward0(Function):
-    saved_inputs = (0,)
-    saves_output = True
-
-    def forward(self, a: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
-        self.a, self.axes, self.keepdim = a, axes, keepdim
-        m = a.max(axis=axes, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
-        m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):
-            out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
-        self.out = out
-        return out if keepdim else np.squeeze(out, axis=axes)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        g = _expand_back(g, self.a.shape, self.axes, self.keepdim)
-        return g * np.exp(self.a - self.out)
-
-
-def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) along `dim`, computed stably by shifting by the max."""
-    if input._a.dtype.kind not in "fV":
-        input = input.float()
-    axes = norm_dims("logsumexp", dim, input._a.ndim)
-    return LogsumexpBackward0.apply(input, axes=axes if axes is not None else tuple(range(input._a.ndim)), keepdim=keepdim)
+def _all_any(api: str, np_fn: Any, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    a = input._a
+    r = np.asarray(np_fn(a, axis=_reduce_axes(api, dim, a.ndim), keepdims=keepdim))
+    # NOTE: PyTorch keeps uint8 for uint8 inputs (a legacy of masks stored as bytes).
+    return Tensor._make(r.astype(np.uint8) if a.dtype == np.uint8 else r)
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    axes = norm_dims("all", dim, input._a.ndim)
-    return Tensor._make(np.asarray(np.all(input._a, axis=axes, keepdims=keepdim)))
+    return _all_any("all", np.all, input, dim, keepdim)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    axes = norm_dims("any", dim, input._a.ndim)
-    return Tensor._make(np.asarray(np.any(input._a, axis=axes, keepdims=keepdim)))
+    return _all_any("any", np.any, input, dim, keepdim)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
-    axes = norm_dims("count_nonzero", dim, input._a.ndim)
+    axes = _reduce_axes("count_nonzero", dim, input._a.ndim)
     return Tensor._make(np.asarray(np.count_nonzero(input._a, axis=axes), dtype=np.int64))
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sums along `dim`; integers accumulate in int64, `dtype` casts the input first."""
+    if dtype is not None:
+        input = input.to(dtype)
     d = norm_dim("cumsum", dim, input._a.ndim)
     return CumsumBackward0.apply(input, dim=d)
 
@@ -461,12 +332,29 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 class CumsumBackward0(Function):
     def forward(self, a: np.ndarray, dim: int) -> np.ndarray:
         self.dim = dim
+        dt = np.int64 if a.dtype.kind in "biu" else a.dtype
         if a.ndim == 0:
-            return a.copy()
-        return np.cumsum(a, axis=dim, dtype=np.int64 if a.dtype.kind in "biu" else a.dtype)
+            return a.astype(dt)
+        try:
+            return self._cumsum(a, dim, dt)
+        except FP_ERRORS:  # inf - inf or an overflow: nan or inf, as PyTorch
+            return quiet(self._cumsum, a, dim, dt)
+
+    @staticmethod
+    def _cumsum(a: np.ndarray, dim: int, dt: Any) -> np.ndarray:
+        # PyTorch's CPU scan accumulates float32 in double and the narrow floats in float32.
+        if dt == np.float32:
+            return np.cumsum(a, axis=dim, dtype=np.float64).astype(dt)
+        if not _narrow(np.dtype(dt)):
+            return np.cumsum(a, axis=dim, dtype=dt)
+        return np.cumsum(a, axis=dim, dtype=np.float32).astype(dt)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
         if g.ndim == 0:
             return g
         d = self.dim
-        return np.flip(np.cumsum(np.flip(g, d), axis=d), d)
+        try:
+            r = self._cumsum(np.flip(g, d), d, g.dtype)
+        except FP_ERRORS:
+            r = quiet(self._cumsum, np.flip(g, d), d, g.dtype)
+        return np.flip(r, d)
