@@ -120,15 +120,22 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
     Ix._check_bounds(self._a, nkey)
     _check_inplace(self)
     v = value
+    if type(v) is float or type(v) is int or type(v) is bool:
+        # PyTorch's checked conversion: an integer tensor refuses nan or an overflowing value.
+        v = Ix.scalar_for_dtype(v, self._a.dtype, narrow_float_to_inf=True)
     if _state["grad"] and (self.requires_grad or (isinstance(v, Tensor) and v.requires_grad)):
         vt = v if isinstance(v, Tensor) else Tensor._make(np.asarray(v, dtype=self._a.dtype))
         if vt.dtype is not self.dtype:
             vt = vt.to(self.dtype)
-        _inplace(self, lambda s: M.CopySlices.apply(s, vt, key=nkey, advanced=advanced), (vt,))
+        node = Ix.setitem_node(nkey, advanced)
+        _inplace(self, lambda s: node.apply(s, vt, key=nkey, advanced=advanced), (vt,))
         return
     va = v._a if isinstance(v, Tensor) else np.asarray(v)
     try:
-        self._a[nkey] = va
+        if advanced:
+            Ix.write_index(self._a, nkey, va, advanced)
+        else:
+            self._a[nkey] = va
     except (ValueError, TypeError) as e:
         raise RuntimeError(f"__setitem__(): cannot assign a value of shape {list(va.shape)} to index {key!r} of a tensor of shape {list(self._a.shape)} ({e})") from None
     self._vc[0] += 1
@@ -168,6 +175,13 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     np.copyto(self._a, s._a, casting="unsafe")
     self._vc[0] += 1
     return self
+
+
+def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    shape = Ix.masked_fill_shape(self, mask)
+    if shape != self._a.shape:
+        raise RuntimeError(f"masked_fill_(): output with shape {list(self._a.shape)} doesn't match the broadcast shape {list(shape)}")
+    return _inplace(self, lambda s: M.masked_fill(s, mask, value), (value,))
 
 
 def _copy_node(t: Tensor, s: Tensor) -> Tensor:
@@ -224,7 +238,7 @@ def _T(self: Tensor) -> Tensor:
 
 
 def _mT(self: Tensor) -> Tensor:
-    return M.transpose(self, -2, -1)
+    return M.mT(self)
 
 
 _METHODS: dict[str, Any] = {
@@ -281,7 +295,7 @@ _METHODS: dict[str, Any] = {
     "exp_": lambda self: _inplace(self, E.exp), "sqrt_": lambda self: _inplace(self, E.sqrt),
     "neg_": lambda self: _inplace(self, E.neg), "abs_": lambda self: _inplace(self, E.abs),
     "sigmoid_": lambda self: _inplace(self, E.sigmoid), "tanh_": lambda self: _inplace(self, E.tanh),
-    "masked_fill_": lambda self, mask, value: _inplace(self, lambda s: M.masked_fill(s, mask, value), (value,)),
+    "masked_fill_": _masked_fill_,
     "uniform_": _uniform_, "normal_": _normal_, "bernoulli_": _bernoulli_,
 }
 

@@ -1,9 +1,14 @@
-"""Indexing ops: getitem (basic views and advanced copies), setitem's CopySlices, fills, gather,
-index_select, masked_fill, narrow."""
+"""Indexing ops: getitem (basic views and advanced copies), index_select, setitem's CopySlices,
+fills, narrow.
+
+gather, masked_fill and nonzero live in `select.py` and are re-exported here.
+"""
 
 from __future__ import annotations
 
 import builtins
+import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -11,6 +16,39 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import _View, norm_dim, unbroadcast
+from .select import (  # noqa: F401  (re-exported: they were defined here)
+    INDEX_DTYPES,
+    GatherBackward0,
+    MaskedFillBackward0,
+    MaskedFillBackward1,
+    check_index_range,
+    gather,
+    masked_fill,
+    masked_fill_shape,
+    nonzero,
+    out_of_range,
+    scalar_for_dtype,
+)
+
+_INDEX_DTYPE_ERR = "tensors used as indices must be long, int, byte or bool tensors"
+
+
+def _tensor_index(k: np.ndarray) -> Any:
+    """An index tensor's array as NumPy should see it: a mask, an int, or an int array."""
+    dt = k.dtype
+    if dt == np.uint8:
+        # NOTE: PyTorch still reads a uint8 index as a mask (deprecated, with this warning).
+        warnings.warn(
+            "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return k.astype(np.bool_)
+    if dt != np.int64 and dt != np.int32 and dt != np.bool_:
+        raise IndexError(_INDEX_DTYPE_ERR)
+    if k.ndim == 0 and dt != np.bool_:
+        return int(k)
+    return k
 
 
 def _convert_key(key: Any) -> tuple[Any, bool]:
@@ -21,22 +59,46 @@ def _convert_key(key: Any) -> tuple[Any, bool]:
     advanced = False
     for k in key:
         if isinstance(k, Tensor):
-            k = k._a
-            if k.dtype.kind in "fV":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            if k.ndim == 0 and k.dtype.kind in "iu":
-                k = int(k)
-            else:
-                advanced = True
-        elif isinstance(k, (list, np.ndarray)):
+            k = _tensor_index(k._a)
+            advanced = advanced or type(k) is not int
+        elif isinstance(k, slice):
+            step = k.step
+            if step is not None and step <= 0:
+                raise ValueError("slice step cannot be zero" if step == 0 else "step must be greater than zero")
+        elif isinstance(k, (list, tuple, np.ndarray)):
+            # A sequence inside the key is an index tensor, as in PyTorch (a tuple too).
             k = np.asarray(k)
-            if k.dtype.kind in "fV":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if k.dtype.kind in "fVO":
+                raise IndexError(_INDEX_DTYPE_ERR)
             advanced = True
         elif isinstance(k, bool):
             advanced = True
         out.append(k)
     return tuple(out), advanced
+
+
+def _index_parts(key: tuple) -> tuple[tuple, tuple] | None:
+    """PyTorch's order when ints sit beside index arrays: (basic part, advanced rest), else None.
+
+    PyTorch applies ints (with slices and None) first and then the index arrays, so an int
+    never joins the arrays as NumPy would (`x[0, :, [1, 1]]` is (3, 2) for x of (2, 3, 4),
+    where NumPy gives (2, 3)).
+    """
+    if not any(type(k) is int for k in key) or any(type(k) is bool for k in key):
+        return None
+    basic: list[Any] = []
+    rest: list[Any] = []
+    for k in key:
+        if isinstance(k, np.ndarray):
+            n = k.ndim if k.dtype == np.bool_ else 1
+            basic += [slice(None)] * n
+            rest.append(k)
+        elif type(k) is int:
+            basic.append(k)
+        else:  # slices, None and Ellipsis: applied by the basic part, kept in place after it
+            basic.append(k)
+            rest.append(Ellipsis if k is Ellipsis else slice(None))
+    return tuple(basic), tuple(rest)
 
 
 def _check_bounds(a: np.ndarray, key: tuple) -> None:
@@ -91,6 +153,26 @@ class IndexBackward0(Function):
         return out
 
 
+class _IndexAfterSelect(IndexBackward0):
+    """Index arrays applied after the ints of the same key (see `_index_parts`).
+
+    `key` keeps the whole key (what an exporter reads); `pre` and `rest` are its two steps.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "IndexBackward0"
+
+    def forward(self, a: np.ndarray, key: tuple, pre: tuple, rest: tuple) -> np.ndarray:  # type: ignore[override]
+        self.shape, self.key, self.pre, self.rest = a.shape, key, pre, rest
+        return a[pre][rest]
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=g.dtype)
+        np.add.at(out[self.pre], self.rest, g)  # out[pre] is a view: the sums land in out
+        return out
+
+
 def _basic_name(key: tuple, shape: tuple[int, ...], single_slice: bool) -> type[Function]:
     """PyTorch's node for basic indexing: the last non-trivial step of select/slice/unsqueeze.
 
@@ -142,6 +224,9 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     _check_bounds(a, nkey)
     try:
         if advanced:
+            parts = _index_parts(nkey)
+            if parts is not None:
+                return _IndexAfterSelect.apply(input, key=nkey, pre=parts[0], rest=parts[1])
             return IndexBackward0.apply(input, key=nkey)
         return _basic_name(nkey, a.shape, isinstance(key, slice)).apply(input, key=nkey)
     except IndexError as e:
@@ -150,20 +235,95 @@ def getitem(input: Tensor, key: Any) -> Tensor:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {list(a.shape)}: {e}") from None
 
 
+class IndexSelectBackward0(IndexBackward0):
+    pass
+
+
+class _IndexSelectScalar(IndexSelectBackward0):
+    """index_select on a 0-d input: the one value, for a one-element index."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "IndexSelectBackward0"
+
+    def forward(self, a: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        return a.copy()
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of `index` (a vector of int32/int64, no negatives) along `dim`."""
+    a, idx = input._a, index._a
+    if idx.dtype not in INDEX_DTYPES:
+        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}")
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {list(idx.shape)}")
+    d = norm_dim("index_select", dim, a.ndim)
+    size = a.shape[d] if a.ndim else 1
+    # NOTE: PyTorch raises IndexError out of range along dim 0 and RuntimeError along the others;
+    # IndexError everywhere here.
+    check_index_range("index_select", idx, d, size, IndexError)
+    if a.ndim == 0:
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        if int(idx.reshape(-1)[0]) != 0:
+            raise out_of_range("index_select", idx, 0, 1, IndexError)
+        return _IndexSelectScalar.apply(input)
+    try:
+        return IndexSelectBackward0.apply(input, key=(slice(None),) * d + (idx.reshape(-1),))
+    except IndexError:
+        raise out_of_range("index_select", idx, d, size, IndexError) from None
+
+
+def read_index(a: np.ndarray, key: tuple, advanced: bool) -> np.ndarray:
+    """`a[key]` in PyTorch's order (ints before index arrays, see `_index_parts`)."""
+    parts = _index_parts(key) if advanced else None
+    return a[key] if parts is None else a[parts[0]][parts[1]]
+
+
+def write_index(a: np.ndarray, key: tuple, v: Any, advanced: bool) -> None:
+    """`a[key] = v` in place, in PyTorch's order (ints before index arrays)."""
+    parts = _index_parts(key) if advanced else None
+    if parts is None:
+        a[key] = v
+    else:
+        a[parts[0]][parts[1]] = v  # a[pre] is a view of a, so the write lands in a
+
+
 class CopySlices(Function):
     """`x[key] = value` recorded in the graph: x's old values there get no gradient."""
 
     def forward(self, a: np.ndarray, v: np.ndarray, key: tuple, advanced: bool) -> np.ndarray:
         self.key, self.vshape, self.advanced = key, v.shape, advanced
         out = a.copy()
-        out[key] = v
+        write_index(out, key, v, advanced)
         return out
 
     def backward(self, g: np.ndarray) -> tuple:
         ga = g.copy()
-        ga[self.key] = 0
-        gv = unbroadcast(g[self.key], self.vshape) if self.needs_input_grad[1] else None
+        write_index(ga, self.key, 0, self.advanced)
+        gv = None
+        if self.needs_input_grad[1]:
+            gv = read_index(g, self.key, self.advanced)
+            extra = len(self.vshape) - gv.ndim
+            if extra > 0:  # a value with more leading 1-dims than the slot it fills
+                gv = gv.reshape((1,) * extra + gv.shape)
+            gv = unbroadcast(gv, self.vshape)
         return ga, gv
+
+
+class IndexPutBackward0(CopySlices):
+    """`x[index_tensor] = value` (advanced indexing) recorded in the graph."""
+
+
+def setitem_node(key: tuple, advanced: bool) -> type[CopySlices]:
+    """PyTorch's node for `x[key] = value`: IndexPutBackward0 when the index arrays apply to x
+    itself (beside full slices only); CopySlices when ints, slices or None first make a view."""
+    if advanced and all(isinstance(k, np.ndarray) or k is Ellipsis or k == slice(None) for k in key):
+        return IndexPutBackward0
+    return CopySlices
 
 
 class CopyBackwards(CopySlices):
@@ -184,94 +344,21 @@ class FillBackward2(ZeroBackward0):
     """`x.fill_(number)` on a tensor in the graph."""
 
 
-def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
-    idx = np.nonzero(input._a if input._a.ndim else input._a.reshape(1))
-    if as_tuple:
-        return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
-    return Tensor._make(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
-
-
-class GatherBackward0(Function):
-    def forward(self, a: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
-        self.shape, self.dim, self.index = a.shape, dim, index
-        return np.take_along_axis(a, index, dim)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=g.dtype)
-        idx: list[Any] = list(np.indices(self.index.shape, sparse=True))
-        idx[self.dim] = self.index
-        np.add.at(out, tuple(idx), g)
-        return out
-
-
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    d = norm_dim("gather", dim, input._a.ndim)
-    if index._a.dtype != np.int64:
-        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
-    return GatherBackward0.apply(input, dim=d, index=index._a)
-
-
-class IndexSelectBackward0(IndexBackward0):
-    pass
-
-
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    d = norm_dim("index_select", dim, input._a.ndim)
-    idx = index._a
-    if idx.ndim > 1 or idx.dtype.kind not in "iu":
-        raise IndexError(f"index_select(): Index is supposed to be a vector of integers, got shape {list(idx.shape)} and dtype {index.dtype}")
-    key = (slice(None),) * d + (idx.reshape(-1),)
-    _check_bounds(input._a, key)
-    return IndexSelectBackward0.apply(input, key=key)
-
-
-class MaskedFillBackward0(Function):
-    """`masked_fill` with a number: the filled places get no gradient."""
-
-    def forward(self, a: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
-        self.mask = mask
-        return np.where(mask, a.dtype.type(value), a)
-
-    def backward(self, g: np.ndarray) -> np.ndarray:
-        return np.where(self.mask, g.dtype.type(0), g)
-
-
-class MaskedFillBackward1(Function):
-    """`masked_fill` with a 0-d tensor value, which gets the sum of the filled places' gradient."""
-
-    def forward(self, a: np.ndarray, v: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        self.mask = mask
-        return np.where(mask, v, a)
-
-    def backward(self, g: np.ndarray) -> tuple:
-        zero = g.dtype.type(0)
-        gv = np.asarray(np.where(self.mask, g, zero).sum(dtype=g.dtype)) if self.needs_input_grad[1] else None
-        return np.where(self.mask, zero, g), gv
-
-
-def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """Write `value` where `mask` (broadcast to input's shape) is True."""
-    m = mask._a
-    if m.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
-    try:
-        out_shape = np.broadcast_shapes(m.shape, input._a.shape)
-    except ValueError:
-        out_shape = None
-    if out_shape != input._a.shape:
-        raise RuntimeError(
-            f"masked_fill(): the mask of shape {list(m.shape)} must be broadcastable to the input's shape "
-            f"{list(input._a.shape)}"
-        )
-    if isinstance(value, Tensor):
-        if value._a.ndim != 0:
-            raise RuntimeError(
-                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value._a.ndim} dimension(s)."
-            )
-        return MaskedFillBackward1.apply(input, value.to(input.dtype), mask=m)
-    return MaskedFillBackward0.apply(input, mask=m, value=value)
-
-
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    d = norm_dim("narrow", dim, input._a.ndim)
-    return getitem(input, (slice(None),) * d + (slice(start, start + length),))
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """input[..., start:start + length, ...] along `dim`: a view (`start` may be negative or a 0-d tensor)."""
+    a = input._a
+    if a.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = norm_dim("narrow", dim, a.ndim)
+    start, length = operator.index(start), operator.index(length)
+    size = a.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow(): start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start < 0:
+        start += size
+    if start + length > size:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    # Always a SliceBackward0 node, even when the slice is the whole dim, as in PyTorch.
+    return SliceBackward0.apply(input, key=(slice(None),) * d + (slice(start, start + length),))

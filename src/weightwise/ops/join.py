@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import operator
 from typing import Any, Sequence
 
 import numpy as np
@@ -22,21 +23,27 @@ def _to_common_dtype(tensors: list[Tensor]) -> list[Tensor]:
     return [x if x.dtype is dt else x.to(dt) for x in tensors]
 
 
+def _skipped(x: np.ndarray) -> bool:
+    """A 1-D empty tensor, which cat skips whatever the other shapes (PyTorch's legacy rule)."""
+    return x.ndim == 1 and x.shape[0] == 0
+
+
 class CatBackward0(Function):
     def forward(self, *arrays: np.ndarray, dim: int) -> np.ndarray:  # type: ignore[override]
         self.dim = dim
-        self.sizes = [x.shape[dim] if x.ndim else 0 for x in arrays]
-        keep = [x for x in arrays if not (x.ndim == 1 and x.shape[0] == 0)] or list(arrays)
+        # None marks a skipped input: its gradient is an empty (0,) array.
+        self.sizes = [None if _skipped(x) else x.shape[dim] for x in arrays]
+        keep = [x for x in arrays if not _skipped(x)] or list(arrays)
         return np.concatenate(keep, axis=dim)
 
     def backward(self, g: np.ndarray) -> tuple:
-        out: list[np.ndarray | None] = []
+        out: list[np.ndarray] = []
         start = 0
+        idx: list[Any] = [slice(None)] * g.ndim
         for s in self.sizes:
-            if s == 0 and g.ndim:
-                out.append(None)
+            if s is None:
+                out.append(np.zeros((0,), g.dtype))
                 continue
-            idx = [slice(None)] * g.ndim
             idx[self.dim] = slice(start, start + s)
             out.append(g[tuple(idx)])
             start += s
@@ -45,16 +52,21 @@ class CatBackward0(Function):
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, as in PyTorch)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     tensors = _to_common_dtype(tensors)
-    ref = next((x for x in tensors if not (x._a.ndim == 1 and x._a.shape[0] == 0)), tensors[0])
-    if ref._a.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, x in enumerate(tensors):
+        if x._a.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    ref = next((x for x in tensors if not _skipped(x._a)), None)
+    if ref is None:  # only 1-D empty tensors: PyTorch returns one, whatever `dim`
+        return CatBackward0.apply(*tensors, dim=0)
     d = norm_dim("cat", dim, ref._a.ndim)
     for i, x in enumerate(tensors):
-        if x._a.ndim == 1 and x._a.shape[0] == 0:
+        if _skipped(x._a):
             continue
         if x._a.ndim != ref._a.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref._a.ndim} and {x._a.ndim}")
@@ -80,10 +92,15 @@ class StackBackward0(Function):
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    if isinstance(tensors, Tensor):
+        raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shape = tensors[0]._a.shape
+    nd = len(shape) + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"stack(): Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
     for i, x in enumerate(tensors):
         if x._a.shape != shape:
             raise RuntimeError(
@@ -91,9 +108,6 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"{list(x._a.shape)} at entry {i}"
             )
     tensors = _to_common_dtype(tensors)
-    nd = len(shape) + 1
-    if not -nd <= dim < nd:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
     return StackBackward0.apply(*tensors, dim=dim % nd)
 
 
@@ -117,15 +131,23 @@ class SplitWithSizesBackward0(SplitBackward0):
 
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     a = input._a
+    if a.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = norm_dim("split", dim, a.ndim)
     n = a.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
-        if step <= 0 and n > 0:
+    if not isinstance(split_size_or_sections, (list, tuple)):
+        step = operator.index(split_size_or_sections)  # an int, or a 0-d integer tensor
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and n > 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         bounds: list[tuple[int, int]] = [(i, builtins.min(i + step, n)) for i in range(0, n, step)] if step and n else [(0, 0)]
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = [operator.index(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes={sizes}"
+            )
         if builtins.sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
@@ -143,6 +165,8 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input._a.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = norm_dim("chunk", dim, input._a.ndim)
     n = input._a.shape[d]
     if n == 0:

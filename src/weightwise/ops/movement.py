@@ -5,6 +5,7 @@ Indexing lives in `indexing.py`, joining and splitting in `join.py`; both are re
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 import numpy as np
@@ -73,7 +74,8 @@ def _infer_shape(api: str, shape: Sequence[Any], numel: int) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
-        shp = [int(s) for s in shape]
+        # operator.index, not int: PyTorch refuses a float size (int(2.5) would truncate it).
+        shp = [operator.index(s) for s in shape]
     except (TypeError, ValueError):
         raise TypeError(f"{api}(): argument 'shape' must be a tuple of ints, but found {shape!r}") from None
     # A Python product: np.prod on a short list costs several microseconds.
@@ -153,7 +155,13 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     sizes = list(sizes)
     if -1 in sizes:
         known = int(np.prod([s for s in sizes if s != -1]))
-        sizes[sizes.index(-1)] = input._a.shape[d] // known if known else 0
+        if known == 0:
+            # As PyTorch: -1 beside a 0 could be any size.
+            raise RuntimeError(
+                f"unflatten: cannot infer the size -1 in {list(sizes)} for dim {dim} of size "
+                f"{input._a.shape[d]}: another size is 0, so -1 could be any value"
+            )
+        sizes[sizes.index(-1)] = input._a.shape[d] // known
     if int(np.prod(sizes)) != input._a.shape[d]:
         raise RuntimeError(
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
@@ -184,6 +192,26 @@ class TBackward0(TransposeBackward0):
     pass
 
 
+class _TransposeScalar(ViewBackward0):
+    """transpose of a 0-d tensor: the identity (a view, exported as one), under PyTorch's name."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "TransposeBackward0"
+
+    def forward(self, a: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        return a.view()
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        return g
+
+
+class _TScalar(_TransposeScalar):
+    @classmethod
+    def name(cls) -> str:
+        return "TBackward0"
+
+
 def permute(input: Tensor, *dims: Any) -> Tensor:
     if not dims:
         raise TypeError('permute() missing 1 required positional arguments: "dims"')
@@ -205,7 +233,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     nd = input._a.ndim
     d0, d1 = norm_dim("transpose", dim0, nd), norm_dim("transpose", dim1, nd)
     if nd == 0:
-        return ViewBackward0.apply(input, shape=())
+        return _TransposeScalar.apply(input)
     return TransposeBackward0.apply(input, d0=d0, d1=d1)
 
 
@@ -213,9 +241,21 @@ def t(input: Tensor) -> Tensor:
     nd = input._a.ndim
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    if nd < 2:
-        return ViewBackward0.apply(input, shape=input._a.shape)
+    if nd == 0:
+        return _TScalar.apply(input)
+    if nd == 1:
+        return TBackward0.apply(input, d0=0, d1=0)
     return TBackward0.apply(input, d0=0, d1=1)
+
+
+def mT(input: Tensor) -> Tensor:
+    """`x.mT`: the last two dims swapped; the identity on a 0-d tensor (PyTorch warns it is deprecated)."""
+    nd = input._a.ndim
+    if nd == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    if nd == 0:
+        return input
+    return TransposeBackward0.apply(input, d0=nd - 2, d1=nd - 1)
 
 
 def T(input: Tensor) -> Tensor:
@@ -233,7 +273,11 @@ class SqueezeBackward0(_View):
 
 
 class SqueezeBackward1(SqueezeBackward0):
-    pass
+    """squeeze(dim) with one int dim."""
+
+
+class SqueezeBackward2(SqueezeBackward0):
+    """squeeze(dims) with a sequence of dims."""
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
@@ -243,7 +287,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     ds = tuple(norm_dim("squeeze", d, a.ndim) for d in dims)
     axes = tuple(d for d in ds if a.ndim and a.shape[d] == 1)
-    fn = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward0
+    fn = SqueezeBackward1 if isinstance(dim, (int, np.integer)) else SqueezeBackward2
     return fn.apply(input, axes=axes)
 
 
@@ -354,4 +398,9 @@ class FlipBackward0(Function):
 def flip(input: Tensor, *dims: Any) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    return FlipBackward0.apply(input, dims=tuple(norm_dim("flip", d, input._a.ndim) for d in dims))
+    nd = input._a.ndim
+    axes = tuple(norm_dim("flip", d, nd) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip(): dim {list(dims)} appears multiple times in the list of dims")
+    # A 0-d tensor accepts dim 0 or -1, but NumPy has no axis to flip.
+    return FlipBackward0.apply(input, dims=axes if nd else ())
