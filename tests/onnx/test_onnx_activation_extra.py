@@ -45,3 +45,17 @@ def test_group_and_rms_norm(layer):
         for p in layer.parameters():
             p.uniform_(0.5, 1.5)
     _check(layer, ww.randn(3, 4, 2) * 4)
+
+
+class _Div(nn.Module):
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        return ww.div(x, ww.tensor([2.0, -3.0, 0.5], dtype=x.dtype), rounding_mode=self.mode)
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_division_with_a_rounding_mode(mode):
+    _check(_Div(mode), ww.tensor([[7.0, -7.0, 5.0], [-8.0, 9.5, -1.0]]) * 1.5)

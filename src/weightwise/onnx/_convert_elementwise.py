@@ -262,3 +262,13 @@ def _mul_scalar(ctx: NodeContext) -> str:
 @register("_DivScalar")
 def _div_scalar(ctx: NodeContext) -> str:
     return ctx.b.op("Div", [ctx.ins[0], ctx.b.scalar(ctx.attr("s"), ctx.out_dtype)])
+
+
+@register("DivBackward2")
+def _div_rounding(ctx: NodeContext) -> str:
+    """`div(a, b, rounding_mode=...)` on floats (integer tensors never enter the recorded graph)."""
+    b = ctx.b
+    q = b.op("Div", list(ctx.ins))
+    if str(ctx.attr("rounding_mode")) == "floor":
+        return b.op("Floor", [q])
+    return b.op("Mul", [b.op("Sign", [q]), b.op("Floor", [b.op("Abs", [q])])])
