@@ -120,7 +120,7 @@ class Function:
             r._base = None
         if _state["grad"]:
             need = tuple([t.requires_grad for t in inputs])
-            if True in need:
+            if True in need and out.dtype.kind in "fcV":  # integer and bool results are never differentiable
                 r.requires_grad = True
                 fn.inputs = inputs
                 fn.needs_input_grad = need
