@@ -64,6 +64,11 @@ def _inplace(self: Tensor, compute: Callable[[Tensor], Tensor], others: tuple = 
         return self
     old = Tensor._make(self._a.copy(), self.requires_grad)
     old.grad_fn = self.grad_fn
+    base = self._base
+    old_base = None
+    if base is not None:  # the write also changes the base: keep its old value for its new node
+        old_base = Tensor._make(base._a.copy(), base.requires_grad)
+        old_base.grad_fn = base.grad_fn
     res = compute(old)
     _cast_check(self, res._a)
     np.copyto(self._a, res._a, casting="unsafe")
@@ -72,6 +77,10 @@ def _inplace(self: Tensor, compute: Callable[[Tensor], Tensor], others: tuple = 
     self.grad_fn, self.requires_grad = fn, res.requires_grad
     if fn is not None and fn.saves_output:
         fn._out, fn._out_version = self._vc, self._vc[0]
+    if old_base is not None and (old_base.requires_grad or res.requires_grad):
+        from .ops.view_write import rebase
+
+        rebase(base, old_base, self, res)  # type: ignore[arg-type]
     return self
 
 

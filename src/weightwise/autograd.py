@@ -55,6 +55,10 @@ class Function:
     _hooks: list[Callable] | None = None
     _freed = False
     _next: tuple[Any, ...] = ()
+    # The node that produced each input when this node was recorded (None for a leaf or a
+    # tensor without grad). Bound then, as PyTorch's edges are: an in-place op that later gives
+    # an input a new node must not re-route gradients recorded before it.
+    _edges: tuple[Any, ...] = ()
 
     def forward(self, *args: Any) -> np.ndarray:
         raise NotImplementedError
@@ -76,9 +80,9 @@ class Function:
             for e in self._next:
                 out.append((AccumulateGrad(e) if isinstance(e, _Tensor) else e, 0))
             return tuple(out)
-        for t in self.inputs:
-            if t.grad_fn is not None:
-                out.append((t.grad_fn, 0))
+        for t, e in zip(self.inputs, _edges_of(self)):
+            if e is not None:
+                out.append((e, 0))
             elif t.requires_grad:
                 out.append((AccumulateGrad(t), 0))
             else:
@@ -123,6 +127,7 @@ class Function:
             if True in need and out.dtype.kind in "fcV":  # integer and bool results are never differentiable
                 r.requires_grad = True
                 fn.inputs = inputs
+                fn._edges = tuple([t.grad_fn for t in inputs])
                 fn.needs_input_grad = need
                 if cls.saved_inputs:
                     fn._versions = tuple([inputs[i]._vc[0] for i in cls.saved_inputs])
@@ -203,8 +208,8 @@ def _collect(roots: Sequence[Function]) -> tuple[dict[Function, int], dict[int, 
     stack = list(roots)
     seen = set(roots)
     while stack:
-        for t in stack.pop().inputs:
-            g = t.grad_fn
+        fn = stack.pop()
+        for t, g in zip(fn.inputs, _edges_of(fn)):
             if g is not None:
                 if g in deps:
                     deps[g] += 1
@@ -232,9 +237,16 @@ def _release_node(fn: Function, inputs: tuple[Tensor, ...]) -> None:
     """Drop what a node holds once its backward ran (retain_graph=False): its inputs and every
     array its forward saved, as PyTorch frees saved tensors. What stays is the edge list (for
     `next_functions`) and the flag that makes a second backward raise PyTorch's error."""
+    edges = _edges_of(fn)
     fn.__dict__.clear()
     fn._freed = True
-    fn._next = tuple([t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs])
+    fn._next = tuple([e if e is not None else (t if t.requires_grad else None) for t, e in zip(inputs, edges)])
+
+
+def _edges_of(fn: Function) -> tuple[Any, ...]:
+    """The producer node of each input, as bound when the node was recorded (nodes built by
+    hand, without `apply`, bind late: to the inputs' nodes now)."""
+    return fn._edges or tuple([t.grad_fn for t in fn.inputs])
 
 
 def run_backward(
@@ -300,12 +312,12 @@ def run_backward(
             g = None
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+        edges = _edges_of(fn) if not fn._freed else ()
         if not retain_graph and not fn._freed:
             _release_node(fn, inputs)
         k = -1
-        for t, gi in zip(inputs, in_grads):
+        for t, gi, nxt in zip(inputs, in_grads, edges):
             k += 1
-            nxt = t.grad_fn
             if nxt is None:
                 if not t.requires_grad:
                     continue

@@ -453,3 +453,53 @@ def test_converting_a_many_element_tensor_raises_as_torch(convert) -> None:
     with pytest.raises(Exception) as ew:
         convert(ww.ones(2))
     assert type(ew.value) is type(et.value) and str(ew.value) == str(et.value)
+
+
+def _consumer_before_inplace(lib):  # type: ignore[no-untyped-def]
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    w = y * 3  # recorded before the in-place op: its gradient must not pass through mul_
+    y.mul_(5)
+    (w + y).sum().backward()
+    return [x.grad]
+
+
+def _setitem_through_view(lib):  # type: ignore[no-untyped-def]
+    x = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], requires_grad=True)
+    v = lib.tensor([10.0, 20.0], requires_grad=True)
+    y = x * 2
+    z = y[1:3]
+    z[:, 0] = v * 3
+    (y * lib.tensor([[1.0], [2.0], [3.0], [4.0]])).sum().backward()
+    return [y.detach(), x.grad, v.grad]
+
+
+def _inplace_on_narrow(lib):  # type: ignore[no-untyped-def]
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    y.narrow(0, 1, 2).mul_(2)
+    (y * lib.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    return [y.detach(), x.grad]
+
+
+def _inplace_on_transposed_view_of_no_grad_base(lib):  # type: ignore[no-untyped-def]
+    x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = lib.zeros(3, 2)
+    y.t()[0].copy_(x[1] * x[0])  # the base had no grad: it gains one through the view
+    (y * lib.arange(6.0).reshape(3, 2)).sum().backward()
+    return [y.detach(), x.grad]
+
+
+@pytest.mark.parametrize("case", [_consumer_before_inplace, _setitem_through_view, _inplace_on_narrow,
+                                  _inplace_on_transposed_view_of_no_grad_base])
+def test_inplace_ops_keep_gradients_as_torch(case) -> None:
+    for a, b in zip(case(ww), case(torch)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_base_written_through_a_view_records_copyslices() -> None:
+    for lib in (ww, torch):
+        x = lib.ones(4, requires_grad=True)
+        y = x * 2
+        y[1:3].mul_(3)
+        assert type(y.grad_fn).__name__ == "CopySlices" if lib is torch else y.grad_fn.name() == "CopySlices"
