@@ -209,7 +209,7 @@ def _collect(roots: Sequence[Function]) -> tuple[dict[Function, int], dict[int, 
     seen = set(roots)
     while stack:
         fn = stack.pop()
-        for t, g in zip(fn.inputs, _edges_of(fn)):
+        for t, g in zip(fn.inputs, fn._edges or _edges_of(fn)):
             if g is not None:
                 if g in deps:
                     deps[g] += 1
@@ -237,7 +237,7 @@ def _release_node(fn: Function, inputs: tuple[Tensor, ...]) -> None:
     """Drop what a node holds once its backward ran (retain_graph=False): its inputs and every
     array its forward saved, as PyTorch frees saved tensors. What stays is the edge list (for
     `next_functions`) and the flag that makes a second backward raise PyTorch's error."""
-    edges = _edges_of(fn)
+    edges = fn._edges or _edges_of(fn)
     fn.__dict__.clear()
     fn._freed = True
     fn._next = tuple([e if e is not None else (t if t.requires_grad else None) for t, e in zip(inputs, edges)])
@@ -312,7 +312,7 @@ def run_backward(
             g = None
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-        edges = _edges_of(fn) if not fn._freed else ()
+        edges = fn._edges or (_edges_of(fn) if not fn._freed else ())
         if not retain_graph and not fn._freed:
             _release_node(fn, inputs)
         k = -1

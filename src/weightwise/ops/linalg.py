@@ -326,9 +326,19 @@ class _LinearAddmm(Function):
 
     def backward(self, g: np.ndarray) -> tuple:
         need = self.needs_input_grad
-        gx = _mul(g, self.w) if need[0] else None
-        gw = _mul(g.T, self.x) if need[1] else None
-        gb = None
+        gx = gw = gb = None
+        try:  # `_mul` written out, as in forward: every nn.Linear's backward
+            if need[0]:
+                gx = g @ self.w
+            if need[1]:
+                gw = g.T @ self.x
+        except FP_ERRORS:
+            gx = _mul(g, self.w) if need[0] else None
+            gw = _mul(g.T, self.x) if need[1] else None
+        if gx is not None and gx.dtype != g.dtype:  # bfloat16: NumPy multiplies in float32
+            gx, gw = _mul(g, self.w), (_mul(g.T, self.x) if need[1] else None)
+        elif gw is not None and gw.dtype != g.dtype:
+            gw = _mul(g.T, self.x)
         if need[2]:
             try:
                 gb = np.add.reduce(g, 0)

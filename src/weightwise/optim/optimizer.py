@@ -127,12 +127,12 @@ class Optimizer:
         """Reset the gradients of all optimized parameters (to None, or to zeros in place)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 else:
-                    p.grad._a.fill(0)
+                    p._grad._a.fill(0)
 
     def register_step_pre_hook(self, hook: Callable) -> _Handle:
         """`hook(optimizer, args, kwargs)` runs before each `step()`."""
@@ -193,7 +193,7 @@ class Optimizer:
         for p, st in pairs:
             a = p._a
             if (a.size <= _SMALL and owners[id(a if a.base is None else a.base)] == 1
-                    and p.grad._a.dtype == a.dtype):  # type: ignore[union-attr]
+                    and p._grad._a.dtype == a.dtype):  # type: ignore[union-attr]
                 k = (a.dtype, key(st))
                 batch = groups.get(k)
                 if batch is None:
@@ -240,7 +240,7 @@ class Optimizer:
     def _flat_params(batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
         """Copies of the batch's parameters and of their gradients, each back to back in one array."""
         return (np.concatenate([p._a.reshape(-1) for p in batch.params]),
-                np.concatenate([p.grad._a.reshape(-1) for p in batch.params]))  # type: ignore[union-attr]
+                np.concatenate([p._grad._a.reshape(-1) for p in batch.params]))  # type: ignore[union-attr]
 
     @staticmethod
     def _write_back(batch: _Batch, flat: np.ndarray) -> None:

@@ -38,7 +38,7 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         nesterov, wd, maximize = group["nesterov"], group["weight_decay"], group["maximize"]
         state, rec = self.state, self._update_record
-        params = [p for p in group["params"] if p.grad is not None]
+        params = [p for p in group["params"] if p._grad is not None]
         if momentum != 0:  # with momentum buffers there is state to batch; plain SGD is 2 calls a parameter
             ready = [p for p in params if "momentum_buffer" in state[p]]
             single, batches = self._split_small(ready, [state[p] for p in ready])
@@ -51,7 +51,7 @@ class SGD(Optimizer):
         for p in params:
             st = state[p] if momentum != 0 else None
             buf = st.get("momentum_buffer") if st is not None else None
-            new = F.sgd(p._a, p.grad._a, None if buf is None else buf._a, lr=lr, momentum=momentum,
+            new = F.sgd(p._a, p._grad._a, None if buf is None else buf._a, lr=lr, momentum=momentum,
                         dampening=dampening, nesterov=nesterov, weight_decay=wd, maximize=maximize,
                         record=None if rec is None else rec.setdefault(id(p), []))
             p._vc[0] += 1
