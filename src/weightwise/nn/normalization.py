@@ -15,6 +15,22 @@ from .parameter import Parameter
 __all__ = ["GroupNorm", "LayerNorm", "RMSNorm"]
 
 
+def _affine(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, dtype: Any) -> None:
+    """Register `weight` and `bias` of `shape` (None when not affine, or no bias), then initialise
+    them (ones and zeros) as PyTorch's normalisation layers do."""
+    dt = _dtype.as_dtype(dtype) if dtype is not None else None
+    module.register_parameter("weight", Parameter(empty(*shape, dtype=dt)) if affine else None)
+    module.register_parameter("bias", Parameter(empty(*shape, dtype=dt)) if affine and bias else None)
+    module.reset_parameters()  # type: ignore[operator]
+
+
+def _reset_affine(module: Module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Normalise over the trailing `normalized_shape` dims: (x - mean) / sqrt(var + eps) * w + b.
 
@@ -29,23 +45,10 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dt = _dtype.as_dtype(dtype) if dtype is not None else None
-        if self.elementwise_affine:
-            self.weight = Parameter(empty(*self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(empty(*self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -95,23 +98,10 @@ class GroupNorm(Module):
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        dt = _dtype.as_dtype(dtype) if dtype is not None else None
-        if affine:
-            self.weight = Parameter(empty(num_channels, dtype=dt))
-            if bias:
-                self.bias = Parameter(empty(num_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _affine(self, (num_channels,), affine, bias, dtype)
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
