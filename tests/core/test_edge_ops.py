@@ -229,3 +229,16 @@ def test_refused_like_pytorch(name: str) -> None:
     fn, args = RAISES[name]
     raises_like(fn, *args)
 
+
+
+@pytest.mark.parametrize("dtype, op, number", [("uint8", "add", -1), ("uint8", "add", 300), ("int8", "add", 200),
+                                               ("uint8", "mul", -1), ("int16", "sub", 70000)])
+def test_integer_tensor_with_an_out_of_range_python_int_wraps_as_torch(dtype, op, number):
+    import operator as _op
+
+    f = {"add": _op.add, "mul": _op.mul, "sub": _op.sub}[op]
+    a = f(ww.tensor(np.array([0, 5], dtype=dtype)), number)
+    b = f(torch.tensor(np.array([0, 5], dtype=dtype)), number)
+    assert a.numpy().tolist() == b.numpy().tolist() and str(a.dtype) == str(b.dtype)
+    with pytest.raises(OverflowError):
+        f(ww.tensor(np.array([0], dtype=dtype)), 2**70)

@@ -52,7 +52,12 @@ def as_tensor_operand(other: Any, like: Tensor) -> Tensor:
         return other
     if isinstance(other, (bool, int, float, np.bool_, np.integer, np.floating)):
         dt = _dtype.result_type_scalar(like.dtype, other.item() if isinstance(other, np.generic) else other)
-        return Tensor._make(np.asarray(other, dtype=dt.np))
+        try:
+            return Tensor._make(np.asarray(other, dtype=dt.np))
+        except OverflowError:  # an int out of an integer dtype's range wraps, as in PyTorch
+            if not isinstance(other, (int, np.integer)) or not -(2**63) <= int(other) < 2**63:
+                raise OverflowError(f"int too big to convert ({other} does not fit in int64)") from None
+            return Tensor._make(np.asarray(np.int64(other)).astype(dt.np))
     if isinstance(other, (list, tuple, np.ndarray)):
         from ..creation import tensor
 
