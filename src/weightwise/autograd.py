@@ -243,6 +243,26 @@ def _release_node(fn: Function, inputs: tuple[Tensor, ...]) -> None:
     fn._next = tuple([e if e is not None else (t if t.requires_grad else None) for t, e in zip(inputs, edges)])
 
 
+# Gradients of several uses are summed; inf + (-inf) is nan there, silently, as in PyTorch. The
+# sums run NumPy directly and only when it objects (under -W error) finish quietly.
+_FP_ERRORS = (RuntimeWarning, FloatingPointError)
+
+
+def _sum2(a: Any, b: Any) -> Any:
+    try:
+        return a + b
+    except _FP_ERRORS:
+        with np.errstate(all="ignore"):
+            return a + b
+
+
+def _add_into(out: np.ndarray, g: np.ndarray) -> None:
+    try:
+        np.add(out, g, out=out, casting="unsafe")
+    except _FP_ERRORS:  # NumPy has written the whole (IEEE) sum before objecting
+        pass
+
+
 def _edges_of(fn: Function) -> tuple[Any, ...]:
     """The producer node of each input, as bound when the node was recorded (nodes built by
     hand, without `apply`, bind late: to the inputs' nodes now)."""
@@ -271,7 +291,7 @@ def run_backward(
     ready: list[Function] = []
     for fn, g0 in roots:
         if fn in grads:
-            grads[fn] = grads[fn] + g0
+            grads[fn] = _sum2(grads[fn], g0)
         else:
             grads[fn] = g0
             given[id(g0)] = g0
@@ -335,9 +355,9 @@ def run_backward(
                             continue
                         pending[i] = [gi, False]
                     elif p[1]:
-                        np.add(p[0], gi, out=p[0])
+                        _add_into(p[0], gi)
                     else:
-                        p[0] = np.asarray(p[0] + gi)  # 0-d sums come back as NumPy scalars
+                        p[0] = np.asarray(_sum2(p[0], gi))  # 0-d sums come back as NumPy scalars
                         p[1] = True
                 if n <= 0 and i in pending:
                     _leaf_done(t, pending.pop(i)[0], given, capture, captured)
@@ -345,7 +365,7 @@ def run_backward(
             if gi is not None and t.requires_grad:
                 gi = _checked(fn, k, t, gi, anomaly)
                 if nxt in grads:
-                    grads[nxt] = grads[nxt] + gi
+                    grads[nxt] = _sum2(grads[nxt], gi)
                 else:
                     grads[nxt] = gi
             n = deps[nxt] - 1
@@ -421,7 +441,7 @@ def _accumulate(t: Tensor, g: np.ndarray, given: dict[int, np.ndarray]) -> None:
     else:
         ga = tg._a
         if ga.shape == g.shape:
-            np.add(ga, g, out=ga, casting="unsafe")
+            _add_into(ga, g)
         else:
             tg._a = ga + g
 

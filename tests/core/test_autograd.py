@@ -503,3 +503,19 @@ def test_base_written_through_a_view_records_copyslices() -> None:
         y = x * 2
         y[1:3].mul_(3)
         assert type(y.grad_fn).__name__ == "CopySlices" if lib is torch else y.grad_fn.name() == "CopySlices"
+
+
+def test_summing_gradients_of_several_uses_is_quiet_for_inf_minus_inf() -> None:
+    import warnings
+
+    def run(lib):  # type: ignore[no-untyped-def]
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 1  # a non-leaf used twice: its node sums the two gradients
+        plus, minus = lib.tensor([float("inf"), 1.0]), lib.tensor([float("-inf"), 1.0])
+        ((h * plus).sum() + (h * minus).sum() + (x * plus).sum() + (x * minus).sum()).backward()
+        return x.grad
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = run(ww)
+    np.testing.assert_array_equal(got.numpy(), run(torch).numpy())  # [nan, 4.]
