@@ -543,11 +543,17 @@ class _ToCopyBackward0(_autograd.Function):
 
     def forward(self, a: np.ndarray, np_dtype: Any) -> np.ndarray:
         self.src = a.dtype
-        if np_dtype.kind in "iu" and a.dtype.kind in "fV":
-            with np.errstate(invalid="ignore"):
-                return a.astype(np_dtype)
-        return a.astype(np_dtype)
+        return _cast(a, np_dtype)
 
     def backward(self, g: np.ndarray) -> np.ndarray:
-        return g.astype(self.src)
+        return _cast(g, self.src)
+
+
+def _cast(a: np.ndarray, dt: Any) -> np.ndarray:
+    """`a.astype(dt)`; values out of dt's range (to float16: inf; to an int: undefined) quietly, as PyTorch."""
+    try:
+        return a.astype(dt)
+    except (RuntimeWarning, FloatingPointError):  # only under -W error
+        with np.errstate(all="ignore"):
+            return a.astype(dt)
 

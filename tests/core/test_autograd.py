@@ -519,3 +519,19 @@ def test_summing_gradients_of_several_uses_is_quiet_for_inf_minus_inf() -> None:
         warnings.simplefilter("error")
         got = run(ww)
     np.testing.assert_array_equal(got.numpy(), run(torch).numpy())  # [nan, 2.]
+
+
+def test_casts_out_of_range_are_quiet_as_torch() -> None:
+    import warnings
+
+    def run(lib):  # type: ignore[no-untyped-def]
+        x = lib.tensor([1e5, 1.0], requires_grad=True)
+        y = x.half()  # 1e5 overflows float16: inf
+        (y.float() * 1e6).sum().backward()  # the gradient 1e6 overflows float16 on its way back
+        return [y.float(), x.grad]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = run(ww)
+    for a, b in zip(got, run(torch)):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
