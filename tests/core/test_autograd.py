@@ -535,3 +535,20 @@ def test_casts_out_of_range_are_quiet_as_torch() -> None:
         got = run(ww)
     for a, b in zip(got, run(torch)):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_broadcast_gradients_sum_in_float32_for_bfloat16_and_quietly() -> None:
+    import warnings
+
+    def run(lib):  # type: ignore[no-untyped-def]
+        x = lib.ones(1, dtype=lib.bfloat16, requires_grad=True)
+        (x * lib.ones(1000, dtype=lib.bfloat16)).sum().backward()  # 1000, not bfloat16's 256
+        b = lib.tensor([1.0], requires_grad=True)
+        (b * lib.tensor([float("inf"), float("-inf")])).sum().backward()  # nan, without a warning
+        return [x.grad.float(), b.grad]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = run(ww)
+    for a, b in zip(got, run(torch)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -20,7 +20,13 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1
     )
     if axes:
-        g = np.add.reduce(g, axis=axes, keepdims=True)
+        narrow = g.itemsize <= 2 and g.dtype.kind in "fV"  # 16-bit floats sum in float32, as PyTorch
+        try:
+            s = np.add.reduce(g, axis=axes, keepdims=True, dtype=np.float32 if narrow else None)
+        except (RuntimeWarning, FloatingPointError):  # inf + (-inf) under -W error: nan, quietly
+            with np.errstate(all="ignore"):
+                s = np.add.reduce(g, axis=axes, keepdims=True, dtype=np.float32 if narrow else None)
+        g = s.astype(g.dtype, copy=False) if narrow else s
     return g.reshape(shape)
 
 
