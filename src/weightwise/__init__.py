@@ -116,6 +116,7 @@ from .ops.elementwise import (
     where,
 )
 from .ops.linalg import addmm, bmm, dot, matmul, mm
+from .ops.scatter import scatter, scatter_add, tile
 from .ops.movement import (
     broadcast_tensors,
     broadcast_to,

@@ -20,6 +20,7 @@ from .ops import indexing as Ix
 from .ops import linalg as L
 from .ops import movement as M
 from .ops import reduce as R
+from .ops import scatter as _scatter
 from .ops._fp import FP_ERRORS, finish_inplace
 from .tensor import Tensor
 
@@ -193,6 +194,14 @@ def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     return _inplace(self, lambda s: M.masked_fill(s, mask, value), (value,))
 
 
+def _scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None) -> Tensor:
+    return _inplace(self, lambda s: _scatter.scatter(s, dim, index, src, value=value), (src,))
+
+
+def _scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return _inplace(self, lambda s: _scatter.scatter_add(s, dim, index, src), (src,))
+
+
 def _copy_node(t: Tensor, s: Tensor) -> Tensor:
     return M.CopyBackwards.apply(t, s.to(t.dtype), key=(Ellipsis,), advanced=False)
 
@@ -292,6 +301,8 @@ _METHODS: dict[str, Any] = {
     "reshape_as": lambda self, other: M.reshape(self, other._a.shape),
     "__getitem__": M.getitem, "__setitem__": _setitem, "split": M.split, "chunk": M.chunk,
     "unbind": M.unbind, "nonzero": M.nonzero, "gather": M.gather, "index_select": M.index_select,
+    "scatter": _scatter.scatter, "scatter_add": _scatter.scatter_add,
+    "tile": lambda self, *dims: _scatter.tile(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims),
     "masked_fill": M.masked_fill, "flip": M.flip, "narrow": M.narrow,
     # in place
     "__iadd__": _binary_inplace(np.add, E.add), "add_": _binary_inplace(np.add, E.add),
@@ -304,7 +315,7 @@ _METHODS: dict[str, Any] = {
     "exp_": lambda self: _inplace(self, E.exp), "sqrt_": lambda self: _inplace(self, E.sqrt),
     "neg_": lambda self: _inplace(self, E.neg), "abs_": lambda self: _inplace(self, E.abs),
     "sigmoid_": lambda self: _inplace(self, E.sigmoid), "tanh_": lambda self: _inplace(self, E.tanh),
-    "masked_fill_": _masked_fill_,
+    "masked_fill_": _masked_fill_, "scatter_": _scatter_, "scatter_add_": _scatter_add_,
     "uniform_": _uniform_, "normal_": _normal_, "bernoulli_": _bernoulli_,
 }
 
