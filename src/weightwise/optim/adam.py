@@ -41,9 +41,7 @@ class Adam(Optimizer):
         amsgrad = group["amsgrad"]
         kw = dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                   amsgrad=amsgrad, maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
-        state, rec = self.state, self._update_record
-        params = [p for p in group["params"] if p._grad is not None]
-        states = [state[p] for p in params]
+        params, states = self._with_grads(group)
         for p, st in zip(params, states):
             if not st:
                 st["step"] = _step_tensor()
@@ -56,7 +54,7 @@ class Adam(Optimizer):
             step = _scalar_step(st)
             mx = st["max_exp_avg_sq"]._a if amsgrad else None
             F.adam(p._a, p._grad._a, st["exp_avg"]._a, st["exp_avg_sq"]._a, mx, step=step,  # type: ignore[union-attr]
-                   record=None if rec is None else rec.setdefault(id(p), []), **kw)
+                   record=self._record_for(p), **kw)
             p._vc[0] += 1
         for batch in batches:
             step = self._flat_step(batch)

@@ -172,6 +172,17 @@ class Optimizer:
 
     # ------------------------------------------------------------------ batches of small parameters
 
+    def _with_grads(self, group: dict[str, Any]) -> tuple[list[Tensor], list[dict[str, Any]]]:
+        """The group's parameters that have a gradient, and their state dicts (same order)."""
+        params = [p for p in group["params"] if p._grad is not None]
+        state = self.state
+        return params, [state[p] for p in params]
+
+    def _record_for(self, p: Tensor) -> list[tuple[float, float]] | None:
+        """Where the update rule reports `p`'s update on a recorded step (None otherwise)."""
+        rec = self._update_record
+        return None if rec is None else rec.setdefault(id(p), [])
+
     def _split_small(self, params: list[Tensor], states: list[dict[str, Any]],
                      key: Callable[[dict[str, Any]], Any] = lambda st: None,
                      ) -> tuple[list[tuple[Tensor, dict[str, Any]]], list[_Batch]]:

@@ -35,9 +35,7 @@ class RMSprop(Optimizer):
         momentum, centered = group["momentum"], group["centered"]
         kw = dict(lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
                   momentum=momentum, centered=centered, maximize=group["maximize"])
-        state, rec = self.state, self._update_record
-        params = [p for p in group["params"] if p._grad is not None]
-        states = [state[p] for p in params]
+        params, states = self._with_grads(group)
         for p, st in zip(params, states):
             if not st:
                 st["step"] = _step_tensor()
@@ -51,7 +49,7 @@ class RMSprop(Optimizer):
             _scalar_step(st)
             F.rmsprop(p._a, p._grad._a, st["square_avg"]._a, st["grad_avg"]._a if centered else None,  # type: ignore[union-attr]
                       st["momentum_buffer"]._a if momentum > 0 else None,
-                      record=None if rec is None else rec.setdefault(id(p), []), **kw)
+                      record=self._record_for(p), **kw)
             p._vc[0] += 1
         for batch in batches:
             self._flat_step(batch)
@@ -88,16 +86,15 @@ class Adagrad(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         kw = dict(lr=group["lr"], lr_decay=group["lr_decay"], eps=group["eps"], weight_decay=group["weight_decay"],
                   maximize=group["maximize"])
-        state, rec = self.state, self._update_record
-        params = [p for p in group["params"] if p._grad is not None]
-        for p in params:
-            if not state[p]:  # a group added after construction
-                _init_adagrad_state(state[p], p, group)
-        single, batches = self._split_small(params, [state[p] for p in params], key=_step_of)
+        params, states = self._with_grads(group)
+        for p, st in zip(params, states):
+            if not st:  # a group added after construction
+                _init_adagrad_state(st, p, group)
+        single, batches = self._split_small(params, states, key=_step_of)
         for p, st in single:
             step = _scalar_step(st)
             F.adagrad(p._a, p._grad._a, st["sum"]._a, step=step,  # type: ignore[union-attr]
-                      record=None if rec is None else rec.setdefault(id(p), []), **kw)
+                      record=self._record_for(p), **kw)
             p._vc[0] += 1
         for batch in batches:
             step = self._flat_step(batch)

@@ -37,7 +37,7 @@ class SGD(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         nesterov, wd, maximize = group["nesterov"], group["weight_decay"], group["maximize"]
-        state, rec = self.state, self._update_record
+        state = self.state
         params = [p for p in group["params"] if p._grad is not None]
         if momentum != 0:  # with momentum buffers there is state to batch; plain SGD is 2 calls a parameter
             ready = [p for p in params if "momentum_buffer" in state[p]]
@@ -53,7 +53,7 @@ class SGD(Optimizer):
             buf = st.get("momentum_buffer") if st is not None else None
             new = F.sgd(p._a, p._grad._a, None if buf is None else buf._a, lr=lr, momentum=momentum,
                         dampening=dampening, nesterov=nesterov, weight_decay=wd, maximize=maximize,
-                        record=None if rec is None else rec.setdefault(id(p), []))
+                        record=self._record_for(p))
             p._vc[0] += 1
             if st is not None and buf is None and new is not None:
                 st["momentum_buffer"] = _wrap(new)
